@@ -1,0 +1,3 @@
+//! The `mockloop` command.
+
+fn main() {}

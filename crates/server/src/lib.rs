@@ -1,0 +1,1 @@
+//! Listeners for the mock API and the admin API.

@@ -1,0 +1,1 @@
+//! The request log: what the mock served, stored and queried.
