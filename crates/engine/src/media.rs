@@ -7,7 +7,12 @@ use crate::schema::SchemaContext;
 
 /// Whether `media_type` is JSON (`application/json`, `*+json`, `*/*`-free JSON variants).
 pub fn is_json(media_type: &str) -> bool {
-    let essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = media_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json" || essence.ends_with("+json") || essence == "text/json"
 }
 

@@ -1,3 +1,52 @@
-//! The `mockloop` command.
+//! The `mockloop` command: parse flags, set up diagnostics, hand over to a subcommand.
 
-fn main() {}
+mod cli;
+mod config;
+mod logs;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, LogFormat};
+
+/// Exit codes scripts can rely on (also listed in the README).
+pub mod exit {
+    /// Something failed while running (a port in use, an unwritable database, ...).
+    pub const FAILURE: u8 = 1;
+    /// Bad usage or configuration (clap uses 2 for bad flags too).
+    pub const USAGE: u8 = 2;
+    /// The API description could not be loaded.
+    pub const SPEC: u8 = 3;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Logs(args) => logs::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MOCKLOOP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,mockloop=info,server=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::env::var_os("NO_COLOR").is_none())
+            .init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

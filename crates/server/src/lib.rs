@@ -1,1 +1,10 @@
-//! Listeners for the mock API and the admin API.
+//! Listeners for the mock API and the admin API, the middleware between socket and engine,
+//! and clean shutdown.
+
+mod admin;
+mod cors;
+mod mock;
+
+pub use admin::{AdminState, router as admin_router, serve as serve_admin};
+pub use cors::CorsPolicy;
+pub use mock::{MockConfig, MockState, serve as serve_mock};

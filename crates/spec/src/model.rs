@@ -288,9 +288,14 @@ pub struct Encoding {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum SecurityScheme {
-    ApiKey { name: String, location: ParamLocation },
+    ApiKey {
+        name: String,
+        location: ParamLocation,
+    },
     /// `http` with a scheme such as basic, bearer, digest or negotiate (lowercased).
-    Http { scheme: String },
+    Http {
+        scheme: String,
+    },
     OAuth2,
     OpenIdConnect,
     MutualTls,
@@ -322,6 +327,9 @@ pub struct Diagnostic {
     pub pointer: String,
     /// 1-based line, where it could be determined.
     pub line: Option<u32>,
+    /// 1-based column (in characters) on [`Diagnostic::line`], where it could be determined.
+    /// Mostly useful for minified one-line JSON.
+    pub column: Option<u32>,
     pub message: String,
 }
 
@@ -330,6 +338,9 @@ impl std::fmt::Display for Diagnostic {
         f.write_str(&self.file)?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
         }
         if !self.pointer.is_empty() {
             write!(f, " at #{}", self.pointer)?;

@@ -1,0 +1,654 @@
+//! Response selection: route, validate, pick status and media type, build the body.
+//!
+//! Work that does not depend on the request is done once and kept: example bodies, bodies
+//! generated for routes without path parameters, header values and validators are built on
+//! first use and shared afterwards (`OnceLock`), so a large description starts fast and a
+//! hot route costs no rebuilding.
+
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use serde_json::Value;
+use spec::{Api, MediaType, Method, Operation, StatusKey};
+
+use crate::generate::Generator;
+use crate::negotiate::{Preferences, choose};
+use crate::problem::problem;
+use crate::router::{RouteMatch, Router};
+use crate::schema::{Direction, SchemaContext};
+use crate::validate::{OperationValidator, RequestParts, Verdict};
+use crate::{EngineOptions, MockRequest, MockResponse, RouteInfo, media};
+
+/// Per-operation state built lazily.
+struct OpState {
+    template: Arc<str>,
+    operation_id: Option<Arc<str>>,
+    /// Whether the template has no parameters, so that generated data (which depends on the
+    /// path) is the same for every request.
+    literal: bool,
+    validator: OnceLock<OperationValidator>,
+    responses: Vec<ResponseState>,
+    /// Index into `responses` of the one sent when the client states no preference.
+    default_response: Option<usize>,
+}
+
+struct ResponseState {
+    /// The status sent for this response when chosen by default.
+    status: StatusCode,
+    /// Media types as declared, in order.
+    media: Vec<String>,
+    /// Bodies that are the same for every request (examples; generated data on literal
+    /// routes), per media type.
+    fixed: Vec<OnceLock<Bytes>>,
+    headers: OnceLock<HeaderMap>,
+}
+
+/// A ready mock: the description, its route table and cached responses.
+pub struct Engine {
+    api: Arc<Api>,
+    router: Router,
+    ops: Vec<OpState>,
+    options: EngineOptions,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("source", &self.api.source)
+            .field("operations", &self.ops.len())
+            .finish()
+    }
+}
+
+/// The status a response key stands for when it is sent without a request for a code.
+fn status_for(key: StatusKey) -> StatusCode {
+    let code = match key {
+        StatusKey::Code(code) => code,
+        StatusKey::Range(class) => u16::from(class) * 100,
+        StatusKey::Default => 200,
+    };
+    StatusCode::from_u16(code).unwrap_or(StatusCode::OK)
+}
+
+/// First 2xx, else `default`, else the first declared.
+fn default_response(op: &Operation) -> Option<usize> {
+    let success = op.responses.iter().position(|r| match r.status {
+        StatusKey::Code(code) => (200..300).contains(&code),
+        StatusKey::Range(class) => class == 2,
+        StatusKey::Default => false,
+    });
+    success
+        .or_else(|| {
+            op.responses
+                .iter()
+                .position(|r| r.status == StatusKey::Default)
+        })
+        .or(if op.responses.is_empty() {
+            None
+        } else {
+            Some(0)
+        })
+}
+
+/// A stable 64-bit hash (FNV-1a): the std hasher may change between releases, and the same
+/// seed must give the same data across versions.
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+fn stable_hash(parts: impl Hash) -> u64 {
+    let mut hasher = Fnv(0xcbf2_9ce4_8422_2325);
+    parts.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Engine {
+    /// Builds the route table. Cheap: responses are built on first use.
+    pub fn new(api: Arc<Api>, options: EngineOptions) -> Engine {
+        let router = Router::new(
+            api.operations
+                .iter()
+                .enumerate()
+                .map(|(i, op)| (i, op.method, op.path.as_str())),
+            &api.base_paths,
+        );
+        let ops = api
+            .operations
+            .iter()
+            .map(|op| OpState {
+                template: Arc::from(op.path.as_str()),
+                operation_id: op.operation_id.as_deref().map(Arc::from),
+                literal: !op.path.contains('{'),
+                validator: OnceLock::new(),
+                responses: op
+                    .responses
+                    .iter()
+                    .map(|r| ResponseState {
+                        status: status_for(r.status),
+                        media: r.content.iter().map(|m| m.media_type.clone()).collect(),
+                        fixed: r.content.iter().map(|_| OnceLock::new()).collect(),
+                        headers: OnceLock::new(),
+                    })
+                    .collect(),
+                default_response: default_response(op),
+            })
+            .collect();
+        Engine {
+            api,
+            router,
+            ops,
+            options,
+        }
+    }
+
+    pub fn api(&self) -> &Arc<Api> {
+        &self.api
+    }
+
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// Operations that share method and path with an earlier one and are never served, as
+    /// `(shadowed, kept)` indexes.
+    pub fn shadowed(&self) -> &[(usize, usize)] {
+        self.router.shadowed()
+    }
+
+    fn context(&self, direction: Direction) -> SchemaContext<'_> {
+        SchemaContext {
+            root: &self.api.root,
+            legacy: self.api.version.is_legacy_schema_dialect(),
+            direction,
+        }
+    }
+
+    /// Answers one request.
+    pub fn respond(&self, req: &MockRequest<'_>) -> MockResponse {
+        let method = Method::from_wire(req.method.as_str());
+        let lookup = |m: Method| self.router.lookup(m, req.path);
+        let (found, head_as_get) = match method {
+            Some(m) => match lookup(m) {
+                // HEAD is answered like GET without a body when only GET is declared.
+                RouteMatch::MethodNotAllowed { allow }
+                    if m == Method::Head && allow.contains(&Method::Get) =>
+                {
+                    (lookup(Method::Get), true)
+                }
+                other => (other, false),
+            },
+            None => match self.router.methods_at(req.path) {
+                Some(allow) => (RouteMatch::MethodNotAllowed { allow }, false),
+                None => (RouteMatch::NotFound, false),
+            },
+        };
+        let mut response = match found {
+            RouteMatch::Found { op, params } => self.respond_to(op, &params, req),
+            RouteMatch::NotFound => problem(
+                StatusCode::NOT_FOUND,
+                &format!("no operation is declared for path '{}'", req.path),
+                None,
+            ),
+            RouteMatch::MethodNotAllowed { allow } => {
+                let list: Vec<&str> = allow.iter().map(|m| m.as_str()).collect();
+                let mut resp = problem(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &format!(
+                        "method {} is not declared for path '{}'; declared: {}",
+                        req.method,
+                        req.path,
+                        list.join(", ")
+                    ),
+                    None,
+                );
+                if let Ok(value) = HeaderValue::from_str(&list.join(", ")) {
+                    resp.headers.insert(header::ALLOW, value);
+                }
+                resp
+            }
+            RouteMatch::BadEncoding { segment } => problem(
+                StatusCode::BAD_REQUEST,
+                &format!("path segment '{segment}' is not valid percent-encoded UTF-8"),
+                None,
+            ),
+        };
+        if head_as_get || method == Some(Method::Head) {
+            response.body = Bytes::new();
+        }
+        response
+    }
+
+    fn respond_to(
+        &self,
+        index: usize,
+        params: &[(String, String)],
+        req: &MockRequest<'_>,
+    ) -> MockResponse {
+        let op = &self.api.operations[index];
+        let state = &self.ops[index];
+        let route = RouteInfo {
+            op: index,
+            template: state.template.clone(),
+            operation_id: state.operation_id.clone(),
+        };
+        let accept = req
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok());
+        let with_route = |mut resp: MockResponse| {
+            resp.route = Some(route.clone());
+            resp
+        };
+
+        let prefer = req
+            .headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let prefs = match Preferences::parse(prefer) {
+            Ok(prefs) => prefs,
+            Err(message) => return with_route(problem(StatusCode::BAD_REQUEST, &message, None)),
+        };
+
+        if self.options.validate {
+            let validator = state
+                .validator
+                .get_or_init(|| OperationValidator::new(op, self.context(Direction::Request)));
+            let named: Vec<(&str, String)> = params
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.clone()))
+                .collect();
+            let parts = RequestParts {
+                path_params: &named,
+                query: req.query,
+                headers: req.headers,
+                body: req.body,
+            };
+            let rejected = match validator.validate(parts) {
+                Verdict::Valid => None,
+                Verdict::Malformed(violations) => Some((
+                    StatusCode::BAD_REQUEST,
+                    "the request is malformed",
+                    violations,
+                )),
+                Verdict::UnsupportedMediaType(violations) => Some((
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "the request body's media type is not declared",
+                    violations,
+                )),
+                Verdict::Invalid(violations) => Some((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "the request does not match the description",
+                    violations,
+                )),
+            };
+            if let Some((status, detail, violations)) = rejected {
+                return with_route(self.rejection(index, status, detail, &violations, accept));
+            }
+        }
+
+        let seed_path = stable_hash((self.options.seed, index, params));
+        let chosen = match self.choose_response(index, &prefs) {
+            Ok(chosen) => chosen,
+            Err(message) => return with_route(problem(StatusCode::BAD_REQUEST, &message, None)),
+        };
+        let Some((resp_index, status)) = chosen else {
+            // An operation without responses: an empty success.
+            return with_route(MockResponse {
+                status: StatusCode::OK,
+                headers: HeaderMap::new(),
+                body: Bytes::new(),
+                route: None,
+            });
+        };
+        let seed = if prefs.dynamic {
+            stable_hash((seed_path, req.nonce))
+        } else {
+            seed_path
+        };
+        with_route(self.render(index, resp_index, status, accept, &prefs, seed))
+    }
+
+    /// The response index and status to send: the client's `Prefer: code` or `example`
+    /// when given, else the default choice.
+    fn choose_response(
+        &self,
+        index: usize,
+        prefs: &Preferences,
+    ) -> Result<Option<(usize, StatusCode)>, String> {
+        let op = &self.api.operations[index];
+        let state = &self.ops[index];
+        if let Some(code) = prefs.code {
+            let exact = op
+                .responses
+                .iter()
+                .position(|r| r.status == StatusKey::Code(code));
+            let covering = exact
+                .or_else(|| {
+                    op.responses
+                        .iter()
+                        .position(|r| r.status == StatusKey::Range((code / 100) as u8))
+                })
+                .or_else(|| {
+                    op.responses
+                        .iter()
+                        .position(|r| r.status == StatusKey::Default)
+                });
+            return match covering {
+                Some(i) => Ok(Some((
+                    i,
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::OK),
+                ))),
+                None => Err(format!(
+                    "prefer code={code} is not declared for {} {}; declared: {}",
+                    op.method.as_str(),
+                    op.path,
+                    declared_codes(op)
+                )),
+            };
+        }
+        if let Some(name) = &prefs.example {
+            let default = state.default_response;
+            // The default response first, then any other that has the example.
+            let order = default
+                .into_iter()
+                .chain((0..op.responses.len()).filter(|i| Some(*i) != default));
+            for i in order {
+                if op.responses[i]
+                    .content
+                    .iter()
+                    .any(|m| m.examples.iter().any(|(n, _)| n == name))
+                {
+                    return Ok(Some((i, state.responses[i].status)));
+                }
+            }
+            let names: Vec<&str> = op
+                .responses
+                .iter()
+                .flat_map(|r| {
+                    r.content
+                        .iter()
+                        .flat_map(|m| m.examples.iter().map(|(n, _)| n.as_str()))
+                })
+                .collect();
+            return Err(format!(
+                "prefer example='{name}' is not declared for {} {}; declared: {}",
+                op.method.as_str(),
+                op.path,
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        }
+        Ok(state
+            .default_response
+            .map(|i| (i, state.responses[i].status)))
+    }
+
+    /// The operation's own 422 or 400 response when it declares one, else a problem listing
+    /// every violation.
+    fn rejection(
+        &self,
+        index: usize,
+        status: StatusCode,
+        detail: &str,
+        violations: &[crate::validate::Violation],
+        accept: Option<&str>,
+    ) -> MockResponse {
+        let op = &self.api.operations[index];
+        // A 415 is only ever the operation's own 415: a 400 or 422 would hide the cause.
+        let fallbacks: &[u16] = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            &[]
+        } else {
+            &[422, 400]
+        };
+        let own = std::iter::once(status.as_u16())
+            .chain(fallbacks.iter().copied())
+            .find_map(|code| {
+                op.responses
+                    .iter()
+                    .position(|r| r.status == StatusKey::Code(code))
+                    .map(|i| (i, code))
+            });
+        if let Some((resp_index, code)) = own {
+            let status = StatusCode::from_u16(code).unwrap_or(status);
+            let seed = stable_hash((self.options.seed, index, "rejection"));
+            let resp = self.render(
+                index,
+                resp_index,
+                status,
+                accept,
+                &Preferences::default(),
+                seed,
+            );
+            if resp.status != StatusCode::NOT_ACCEPTABLE {
+                return resp;
+            }
+        }
+        let list = serde_json::to_value(violations).unwrap_or(Value::Null);
+        problem(status, detail, Some(("errors", list)))
+    }
+
+    /// Builds the response `resp_index` of operation `index` with `status`.
+    fn render(
+        &self,
+        index: usize,
+        resp_index: usize,
+        status: StatusCode,
+        accept: Option<&str>,
+        prefs: &Preferences,
+        seed: u64,
+    ) -> MockResponse {
+        let op = &self.api.operations[index];
+        let declared = &op.responses[resp_index];
+        let state = &self.ops[index].responses[resp_index];
+        let mut headers = state
+            .headers
+            .get_or_init(|| {
+                self.build_headers(
+                    declared,
+                    stable_hash((self.options.seed, index, resp_index)),
+                )
+            })
+            .clone();
+        if declared.content.is_empty() {
+            return MockResponse {
+                status,
+                headers,
+                body: Bytes::new(),
+                route: None,
+            };
+        }
+        let Some(media_index) = choose(accept, &state.media) else {
+            return problem(
+                StatusCode::NOT_ACCEPTABLE,
+                &format!(
+                    "no declared media type fits accept '{}'; declared: {}",
+                    accept.unwrap_or(""),
+                    state.media.join(", ")
+                ),
+                None,
+            );
+        };
+        let media = &declared.content[media_index];
+        let content_type = content_type_for(&media.media_type);
+        if let Ok(value) = HeaderValue::from_str(&content_type) {
+            headers.insert(header::CONTENT_TYPE, value);
+        }
+        let body = if let Some(name) = &prefs.example {
+            match media.examples.iter().find(|(n, _)| n == name) {
+                Some((_, value)) => self.encode(&content_type, value, media),
+                None => self.body(index, resp_index, media_index, seed, prefs.dynamic),
+            }
+        } else {
+            self.body(index, resp_index, media_index, seed, prefs.dynamic)
+        };
+        MockResponse {
+            status,
+            headers,
+            body,
+            route: None,
+        }
+    }
+
+    /// The body for a media type: example, first named example, schema example, else
+    /// generated data.
+    fn body(
+        &self,
+        index: usize,
+        resp_index: usize,
+        media_index: usize,
+        seed: u64,
+        dynamic: bool,
+    ) -> Bytes {
+        let media = &self.api.operations[index].responses[resp_index].content[media_index];
+        let content_type = content_type_for(&media.media_type);
+        let declared = media
+            .example
+            .as_ref()
+            .or_else(|| media.examples.first().map(|(_, v)| v))
+            .or_else(|| {
+                media
+                    .schema
+                    .as_ref()
+                    .and_then(|s| schema_example(s, &self.api.root))
+            });
+        let fixed = &self.ops[index].responses[resp_index].fixed[media_index];
+        if let Some(value) = declared {
+            return fixed
+                .get_or_init(|| self.encode(&content_type, value, media))
+                .clone();
+        }
+        let generate = |seed| {
+            let value = match &media.schema {
+                Some(schema) => {
+                    Generator::new(self.context(Direction::Response)).generate(schema, seed)
+                }
+                None => Value::Null,
+            };
+            if value.is_null() && media.schema.is_none() && media::is_json(&content_type) {
+                return Bytes::new();
+            }
+            self.encode(&content_type, &value, media)
+        };
+        if self.ops[index].literal && !dynamic {
+            fixed.get_or_init(|| generate(seed)).clone()
+        } else {
+            generate(seed)
+        }
+    }
+
+    fn encode(&self, content_type: &str, value: &Value, media: &MediaType) -> Bytes {
+        media::encode_body(
+            content_type,
+            value,
+            media.schema.as_ref(),
+            self.context(Direction::Response),
+        )
+    }
+
+    fn build_headers(&self, declared: &spec::Response, seed: u64) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let generator = Generator::new(self.context(Direction::Response));
+        for (i, h) in declared.headers.iter().enumerate() {
+            let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
+                continue;
+            };
+            if is_managed_header(&name) {
+                continue;
+            }
+            let value = match (&h.example, &h.schema) {
+                (Some(example), _) => example.clone(),
+                (None, Some(schema)) => generator.generate(schema, stable_hash((seed, i))),
+                (None, None) => Value::String(String::new()),
+            };
+            if let Ok(value) = HeaderValue::from_str(&header_text(&value)) {
+                headers.append(name, value);
+            }
+        }
+        headers
+    }
+}
+
+/// Headers the server sets itself; a description declaring them must not break framing.
+fn is_managed_header(name: &HeaderName) -> bool {
+    [
+        header::CONTENT_TYPE,
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::CONNECTION,
+        header::UPGRADE,
+    ]
+    .contains(name)
+}
+
+/// The `Content-Type` sent for a declared media type. Wildcards cannot be sent as they are.
+fn content_type_for(declared: &str) -> String {
+    let essence = crate::negotiate::essence(declared);
+    match essence.as_str() {
+        "*/*" | "" => "application/json".to_owned(),
+        "text/*" => "text/plain".to_owned(),
+        "image/*" => "image/png".to_owned(),
+        "application/*" => "application/octet-stream".to_owned(),
+        _ => declared.trim().to_owned(),
+    }
+}
+
+/// A header value in the simple style: arrays joined by commas, objects as `k,v` pairs.
+fn header_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Array(items) => items.iter().map(header_text).collect::<Vec<_>>().join(","),
+        Value::Object(map) => map
+            .iter()
+            .flat_map(|(k, v)| [k.clone(), header_text(v)])
+            .collect::<Vec<_>>()
+            .join(","),
+        other => other.to_string(),
+    }
+}
+
+/// A schema's own `example`, following a top-level `$ref`.
+fn schema_example<'a>(schema: &'a Value, root: &'a Value) -> Option<&'a Value> {
+    let mut current = schema;
+    for _ in 0..16 {
+        if let Some(example) = current.get("example") {
+            return Some(example);
+        }
+        let reference = current.get("$ref")?.as_str()?;
+        current = spec::resolve_ref(root, reference)?;
+    }
+    None
+}
+
+fn declared_codes(op: &Operation) -> String {
+    op.responses
+        .iter()
+        .map(|r| r.status.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The JSON body of a problem detail, for tests.
+#[cfg(test)]
+fn body_json(resp: &MockResponse) -> Value {
+    serde_json::from_slice(&resp.body).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,176 @@
+//! `mockloop serve`: load the description, open the log, start both listeners, and stop
+//! cleanly on Ctrl-C or SIGTERM.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use engine::{Engine, EngineOptions};
+use server::{CorsPolicy, MockConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::cli::ServeArgs;
+use crate::config::{FileConfig, ServeConfig};
+use crate::exit;
+
+/// How many load warnings are printed before the rest are only counted.
+const WARNINGS_SHOWN: usize = 10;
+
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    let (file, _) = match FileConfig::read(args.config.as_deref()) {
+        Ok(read) => read,
+        Err(err) => return Ok(usage_error(&err)),
+    };
+    let config = match ServeConfig::resolve(args, file) {
+        Ok(config) => config,
+        Err(err) => return Ok(usage_error(&err)),
+    };
+    let started = Instant::now();
+    let api = match spec::load(&config.spec, &spec::LoadOptions::default()) {
+        Ok(api) => api,
+        Err(err) => {
+            eprintln!("error: cannot load API description '{}'", config.spec);
+            for diagnostic in &err.diagnostics {
+                eprintln!("  {diagnostic}");
+            }
+            return Ok(ExitCode::from(exit::SPEC));
+        }
+    };
+    report_warnings(&api);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config, api, started))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn usage_error(err: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {err:#}");
+    ExitCode::from(exit::USAGE)
+}
+
+fn report_warnings(api: &spec::Api) {
+    for warning in api.warnings.iter().take(WARNINGS_SHOWN) {
+        tracing::warn!("{warning}");
+    }
+    if api.warnings.len() > WARNINGS_SHOWN {
+        tracing::warn!(
+            "{} more warnings about '{}' not shown",
+            api.warnings.len() - WARNINGS_SHOWN,
+            api.source
+        );
+    }
+}
+
+async fn bind(addr: std::net::SocketAddr, what: &str) -> Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for the {what}"))
+}
+
+async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<()> {
+    let store = Arc::new(
+        store::Store::open(&config.db, store::StoreOptions::default())
+            .with_context(|| format!("cannot open the request log '{}'", config.db.display()))?,
+    );
+    let (sink, writer) = store.start_writer(store::WriterOptions {
+        max_body_bytes: config.log_body_bytes,
+        redact: config.redact,
+        ..store::WriterOptions::default()
+    })?;
+    let api = Arc::new(api);
+    let engine = Arc::new(Engine::new(
+        api.clone(),
+        EngineOptions {
+            seed: config.seed,
+            validate: config.validate,
+        },
+    ));
+    for (shadowed, kept) in engine.shadowed() {
+        let (s, k) = (&api.operations[*shadowed], &api.operations[*kept]);
+        tracing::warn!(
+            "{} {} at #{} is never served: #{} declares the same route",
+            s.method.as_str(),
+            s.path,
+            s.pointer,
+            k.pointer
+        );
+    }
+
+    let api_listener = bind(config.api_addr, "mock API").await?;
+    let admin_listener = bind(config.admin_addr, "admin API").await?;
+    let api_addr = api_listener.local_addr()?;
+    let admin_addr = admin_listener.local_addr()?;
+
+    let (stop, stopped) = watch::channel(false);
+    let mock_state = Arc::new(server::MockState::new(
+        engine.clone(),
+        sink,
+        MockConfig {
+            max_body_bytes: config.max_body_bytes,
+            cors: CorsPolicy::parse(&config.cors),
+            ..MockConfig::default()
+        },
+    ));
+    let admin_state = server::AdminState::new(engine.clone(), store.clone());
+    let mock_task = tokio::spawn(server::serve_mock(
+        api_listener,
+        mock_state,
+        stopped.clone(),
+    ));
+    let admin_task = tokio::spawn(server::serve_admin(admin_listener, admin_state, stopped));
+
+    println!(
+        "mockloop: serving '{}' ({} operations) from {}",
+        api.title,
+        api.operations.len(),
+        api.source
+    );
+    println!("  api:   http://{api_addr}");
+    println!("  admin: http://{admin_addr}");
+    println!("  log:   {}", config.db.display());
+    println!(
+        "  ready in {} ms; Ctrl-C stops",
+        started.elapsed().as_millis()
+    );
+
+    wait_for_signal().await;
+    tracing::info!("stopping: no new connections, draining requests in flight");
+    let _ = stop.send(true);
+    let _ = mock_task.await;
+    let _ = admin_task.await;
+    let report = writer.shutdown().await;
+    tracing::info!(rows = report.rows_written, "request log flushed");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(cause = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(cause = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,203 @@
+//! The admin API: health, the request log and its analysis, and what the mock serves.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use engine::Engine;
+use serde::Serialize;
+use serde_json::{Value, json};
+use store::{RequestFilter, Store};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// What admin handlers share.
+#[derive(Clone)]
+pub struct AdminState {
+    engine: Arc<Engine>,
+    store: Arc<Store>,
+    started: std::time::Instant,
+}
+
+impl AdminState {
+    pub fn new(engine: Arc<Engine>, store: Arc<Store>) -> AdminState {
+        AdminState {
+            engine,
+            store,
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+/// The admin routes.
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/requests", get(list_requests))
+        .route("/api/requests/{id}", get(get_request))
+        .route("/api/logs/analyze", get(analyze))
+        .route("/api/spec", get(spec))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Serves the admin API until `shutdown` fires.
+pub async fn serve(listener: TcpListener, state: AdminState, mut shutdown: watch::Receiver<bool>) {
+    let app = router(state);
+    let stop = async move {
+        let _ = shutdown.changed().await;
+    };
+    if let Err(err) = axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await
+    {
+        tracing::error!(cause = %err, "admin API stopped with an error");
+    }
+}
+
+/// An admin error as `application/problem+json`.
+struct ApiError {
+    status: StatusCode,
+    detail: String,
+}
+
+impl ApiError {
+    fn bad_request(detail: impl ToString) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            detail: detail.to_string(),
+        }
+    }
+    fn internal(detail: impl ToString) -> ApiError {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            detail: detail.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "type": "about:blank",
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        detail: format!("no admin endpoint at '{}'", uri.path()),
+    }
+}
+
+async fn health(State(state): State<AdminState>) -> Json<Value> {
+    let api = state.engine.api();
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": state.started.elapsed().as_secs_f64(),
+        "spec": { "title": api.title, "source": api.source, "operations": api.operations.len() },
+    }))
+}
+
+fn filter_from(params: &[(String, String)]) -> Result<RequestFilter, ApiError> {
+    RequestFilter::from_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(ApiError::bad_request)
+}
+
+/// Runs a blocking store query off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(ApiError::internal),
+        Err(err) => Err(ApiError::internal(format!("query task failed: {err}"))),
+    }
+}
+
+async fn list_requests(
+    State(state): State<AdminState>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Json<store::Page>, ApiError> {
+    let filter = filter_from(&params)?;
+    let store = state.store.clone();
+    Ok(Json(blocking(move || store.list(&filter)).await?))
+}
+
+async fn get_request(
+    State(state): State<AdminState>,
+    Path(id): Path<String>,
+) -> Result<Json<store::StoredRequest>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::bad_request(format!("invalid request id '{id}': expected an integer"))
+    })?;
+    let store = state.store.clone();
+    match blocking(move || store.get(id)).await? {
+        Some(row) => Ok(Json(row)),
+        None => Err(ApiError {
+            status: StatusCode::NOT_FOUND,
+            detail: format!("no request with id {id}"),
+        }),
+    }
+}
+
+async fn analyze(
+    State(state): State<AdminState>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Json<store::Analysis>, ApiError> {
+    let filter = filter_from(&params)?;
+    let store = state.store.clone();
+    Ok(Json(blocking(move || store.analyze(&filter)).await?))
+}
+
+#[derive(Serialize)]
+struct SpecOperation<'a> {
+    method: &'static str,
+    path: &'a str,
+    operation_id: Option<&'a str>,
+    summary: Option<&'a str>,
+    tags: &'a [String],
+    responses: Vec<String>,
+    served: bool,
+}
+
+async fn spec(State(state): State<AdminState>) -> Json<Value> {
+    let api = state.engine.api();
+    let shadowed: Vec<usize> = state.engine.shadowed().iter().map(|(s, _)| *s).collect();
+    let operations: Vec<SpecOperation<'_>> = api
+        .operations
+        .iter()
+        .enumerate()
+        .map(|(i, op)| SpecOperation {
+            method: op.method.as_str(),
+            path: &op.path,
+            operation_id: op.operation_id.as_deref(),
+            summary: op.summary.as_deref(),
+            tags: &op.tags,
+            responses: op.responses.iter().map(|r| r.status.to_string()).collect(),
+            served: !shadowed.contains(&i),
+        })
+        .collect();
+    Json(json!({
+        "title": api.title,
+        "version": api.api_version,
+        "source": api.source,
+        "spec_version": api.version,
+        "base_paths": api.base_paths,
+        "warnings": api.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+        "operations": operations,
+    }))
+}

@@ -1,0 +1,264 @@
+//! The mock API listener: every request goes through the engine and into the request log.
+//!
+//! The hot path: reserve a slot in the log queue (this is where backpressure waits when the
+//! writer falls behind), read the body within the limit, ask the engine, send the response.
+//! The log record is handed over without waiting; serialising it is the writer's job.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use engine::{Engine, MockRequest, MockResponse};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use store::{LogRecord, LogSink};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::cors::CorsPolicy;
+
+/// Settings of the mock listener.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    pub max_body_bytes: usize,
+    pub cors: CorsPolicy,
+    /// Header whose value is stored as the session id of each request.
+    pub session_header: HeaderName,
+    /// Identifies this instance in the log.
+    pub server_id: String,
+    /// How long in-flight requests may take to finish at shutdown.
+    pub grace: Duration,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            max_body_bytes: 10 * 1024 * 1024,
+            cors: CorsPolicy::Any,
+            session_header: HeaderName::from_static("x-session-id"),
+            server_id: "mockloop".to_owned(),
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Everything a request handler needs, shared by all connections.
+pub struct MockState {
+    engine: Arc<Engine>,
+    sink: LogSink,
+    config: MockConfig,
+    /// Request counter: the nonce for dynamic data and the tail of generated request ids.
+    counter: AtomicU64,
+    /// Per-process random prefix of generated request ids.
+    id_prefix: String,
+    server_id: Arc<str>,
+    /// Name of the active scenario, stored on each logged request.
+    scenario: Arc<str>,
+}
+
+impl MockState {
+    pub fn new(engine: Arc<Engine>, sink: LogSink, config: MockConfig) -> MockState {
+        let id_prefix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        let server_id = Arc::from(config.server_id.as_str());
+        MockState {
+            engine,
+            sink,
+            config,
+            counter: AtomicU64::new(0),
+            id_prefix,
+            server_id,
+            scenario: Arc::from(""),
+        }
+    }
+}
+
+/// Serves the mock API on `listener` until `shutdown` fires, then drains in-flight requests
+/// within the grace period.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<MockState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let graceful = GracefulShutdown::new();
+    let builder = auto::Builder::new(TokioExecutor::new());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(err) => {
+                        // Running out of file descriptors must not end the server.
+                        tracing::warn!(cause = %err, "failed to accept a connection");
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                let service = service_fn(move |req| handle(state.clone(), req, peer));
+                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(err) = conn.await {
+                        tracing::debug!(cause = %err, %peer, "connection ended with an error");
+                    }
+                });
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(listener);
+    let grace = state.config.grace;
+    tokio::select! {
+        _ = graceful.shutdown() => tracing::debug!("in-flight requests drained"),
+        _ = tokio::time::sleep(grace) => {
+            tracing::warn!(grace_secs = grace.as_secs_f64(), "grace period ran out with requests in flight");
+        }
+    }
+}
+
+async fn handle(
+    state: Arc<MockState>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    // Backpressure: this waits only when the log queue is full.
+    // The sink closes only after the listeners have stopped, so a failure here means the
+    // writer died; the request is still answered and the loss is reported.
+    let permit = state.sink.reserve().await.ok();
+    let received = chrono::Utc::now();
+    let started = Instant::now();
+    let nonce = state.counter.fetch_add(1, Ordering::Relaxed);
+    let (parts, body) = req.into_parts();
+
+    let (body, mut response) =
+        match read_body(&parts.headers, body, state.config.max_body_bytes).await {
+            Ok(bytes) => (bytes, None),
+            Err(resp) => (Bytes::new(), Some(resp)),
+        };
+    let response = match response.take() {
+        Some(resp) => resp,
+        None => answer(&state, &parts, &body, nonce),
+    };
+
+    let request_id = parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{}-{nonce:x}", state.id_prefix));
+    let mut out = Response::new(Full::new(response.body.clone()));
+    *out.status_mut() = response.status;
+    let mut headers = response.headers;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-request-id", value);
+    }
+    *out.headers_mut() = headers;
+
+    let session_id = parts
+        .headers
+        .get(&state.config.session_header)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (route, operation_id) = match &response.route {
+        Some(route) => (Some(route.template.clone()), route.operation_id.clone()),
+        None => (None, None),
+    };
+    let Some(permit) = permit else {
+        tracing::error!(%request_id, "request log writer is gone; request not logged");
+        return Ok(out);
+    };
+    permit.send(LogRecord {
+        timestamp: received,
+        server_id: state.server_id.clone(),
+        method: parts.method,
+        uri: parts.uri,
+        route,
+        operation_id,
+        request_headers: parts.headers,
+        request_body: body,
+        status: response.status,
+        response_headers: out.headers().clone(),
+        response_body: response.body,
+        duration: started.elapsed(),
+        client_addr: Some(peer),
+        request_id,
+        session_id,
+        scenario: state.scenario.clone(),
+    });
+    Ok(out)
+}
+
+/// The engine's answer, or the CORS preflight answer, with CORS headers added.
+fn answer(
+    state: &MockState,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    nonce: u64,
+) -> MockResponse {
+    let cors = &state.config.cors;
+    if cors.is_preflight(&parts.method, &parts.headers) {
+        if let Some(methods) = state.engine.router().methods_at(parts.uri.path()) {
+            let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+            let (status, headers) = cors.preflight(&parts.headers, &names);
+            return MockResponse {
+                status,
+                headers,
+                body: Bytes::new(),
+                route: None,
+            };
+        }
+    }
+    let mut response = state.engine.respond(&MockRequest {
+        method: &parts.method,
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body,
+        nonce,
+    });
+    cors.decorate(&parts.headers, &mut response.headers);
+    response
+}
+
+/// Reads the whole body within `limit` bytes.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Incoming,
+    limit: usize,
+) -> Result<Bytes, MockResponse> {
+    let too_large = || {
+        problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body is larger than the limit of {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(err) => Err(problem(
+            StatusCode::BAD_REQUEST,
+            &format!("the request body could not be read: {err}"),
+        )),
+    }
+}
+
+fn problem(status: StatusCode, detail: &str) -> MockResponse {
+    engine::problem::problem(status, detail, None)
+}

@@ -1,0 +1,54 @@
+//! The seam between the store and a database: what a backend must provide.
+//!
+//! SQLite is the only backend today. PostgreSQL or MySQL would add a module implementing
+//! these two traits and a constructor on `Store`; the writer loop, filters, analysis and
+//! spill handling stay as they are.
+
+use crate::analysis::ScanRow;
+use crate::capture::Row;
+use crate::error::{BoxError, StoreError};
+use crate::filter::RequestFilter;
+use crate::model::{Page, StoredRequest};
+
+/// Reads and one-off writes; shared by every caller of a `Store`.
+pub(crate) trait Backend: Send + Sync {
+    /// Opens the connection the writer thread will own.
+    fn writer(&self) -> Result<Box<dyn BatchWriter>, StoreError>;
+    fn list(&self, filter: &RequestFilter) -> Result<Page, StoreError>;
+    fn get(&self, id: i64) -> Result<Option<StoredRequest>, StoreError>;
+    /// Calls `visit` for every row matching `filter`, in no particular order.
+    fn scan(
+        &self,
+        filter: &RequestFilter,
+        visit: &mut dyn FnMut(ScanRow<'_>),
+    ) -> Result<(), StoreError>;
+    /// The query plan of the listing query, one line per step.
+    fn explain_list(&self, filter: &RequestFilter) -> Result<Vec<String>, StoreError>;
+    /// Inserts rows in one transaction, outside the writer.
+    fn insert(&self, rows: &[Row]) -> Result<(), StoreError>;
+    fn schema_version(&self) -> Result<i64, StoreError>;
+}
+
+/// The writer thread's connection.
+pub(crate) trait BatchWriter: Send {
+    /// Inserts all rows in one transaction, or none of them.
+    fn write(&mut self, rows: &[Row]) -> Result<(), WriteError>;
+    /// Closes the connection, reporting problems through tracing.
+    fn close(&mut self);
+}
+
+/// A failed batch write.
+#[derive(Debug)]
+pub(crate) struct WriteError {
+    /// A permanent error comes from the rows themselves (a constraint, a size limit), so
+    /// retrying the same batch cannot succeed; anything else (locks, a full disk, a vanished
+    /// file) may pass and is retried.
+    pub permanent: bool,
+    pub source: BoxError,
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.source)
+    }
+}

@@ -1,0 +1,203 @@
+//! Versioned schema migrations for SQLite, recorded in `schema_migrations`.
+
+use std::path::Path;
+
+use chrono::Utc;
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::StoreError;
+
+/// One step of the schema. Versions only grow; an applied step is never edited, a change
+/// is a new step.
+#[derive(Debug)]
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "create request_logs",
+    sql: REQUEST_LOGS,
+}];
+
+/// Small columns come first and headers and bodies last: SQLite reads a row's columns in
+/// order and follows overflow pages to reach those after a large value, so scans of the
+/// small columns (listings, analyses) never touch body pages.
+///
+/// Indexes serve the admin API's queries: `ts_us` for newest-first paging and time ranges
+/// (its entries end with the rowid, which breaks ties in the same order), `(status, ts_us)`
+/// and `(route, ts_us)` for those filters with the same ordering. Method and path filters
+/// are too unselective or unindexable (substring, regex) to pay for an index on every
+/// insert.
+const REQUEST_LOGS: &str = "
+CREATE TABLE request_logs (
+    id                 INTEGER PRIMARY KEY,
+    ts_us              INTEGER NOT NULL,
+    status             INTEGER NOT NULL,
+    duration_us        INTEGER NOT NULL,
+    method             TEXT NOT NULL,
+    route              TEXT,
+    path               TEXT NOT NULL,
+    query              TEXT NOT NULL,
+    operation_id       TEXT,
+    server_id          TEXT NOT NULL,
+    scenario           TEXT NOT NULL DEFAULT '',
+    session_id         TEXT,
+    request_id         TEXT NOT NULL,
+    client_addr        TEXT,
+    user_agent         TEXT,
+    request_body_size  INTEGER NOT NULL,
+    response_body_size INTEGER NOT NULL,
+    request_headers    TEXT NOT NULL,
+    response_headers   TEXT NOT NULL,
+    request_body       BLOB NOT NULL,
+    response_body      BLOB NOT NULL
+);
+CREATE INDEX idx_request_logs_ts ON request_logs (ts_us);
+CREATE INDEX idx_request_logs_status_ts ON request_logs (status, ts_us);
+CREATE INDEX idx_request_logs_route_ts ON request_logs (route, ts_us);
+";
+
+const CREATE_MIGRATIONS_TABLE: &str = "
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)";
+
+/// The highest applied version; 0 for a new database.
+pub(crate) fn current_version(conn: &Connection) -> rusqlite::Result<i64> {
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+        [],
+        |row| row.get(0),
+    )?;
+    if tables == 0 {
+        return Ok(0);
+    }
+    conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )
+}
+
+/// Applies the missing migrations in one transaction and returns the resulting version.
+/// An up-to-date database is only read, so opening one takes no write lock.
+pub(crate) fn run(
+    conn: &mut Connection,
+    migrations: &[Migration],
+    path: &Path,
+) -> Result<i64, StoreError> {
+    let known = migrations.last().map_or(0, |m| m.version);
+    let found = current_version(conn).map_err(StoreError::database("read the schema version"))?;
+    if found == known {
+        return Ok(found);
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(StoreError::database("lock the database for migrations"))?;
+    tx.execute_batch(CREATE_MIGRATIONS_TABLE)
+        .map_err(StoreError::database("create the schema_migrations table"))?;
+    // Read again under the lock: another process may have migrated in between.
+    let found = current_version(&tx).map_err(StoreError::database("read the schema version"))?;
+    if found > known {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_owned(),
+            found,
+            known,
+        });
+    }
+    for migration in migrations.iter().filter(|m| m.version > found) {
+        let failed = |source: rusqlite::Error| StoreError::Migration {
+            version: migration.version,
+            name: migration.name,
+            source: Box::new(source),
+        };
+        tx.execute_batch(migration.sql).map_err(failed)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            (migration.version, migration.name, Utc::now().to_rfc3339()),
+        )
+        .map_err(failed)?;
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "applied migration"
+        );
+    }
+    tx.commit()
+        .map_err(StoreError::database("commit migrations"))?;
+    Ok(known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STEPS: &[Migration] = &[
+        Migration {
+            version: 1,
+            name: "one",
+            sql: "CREATE TABLE one (x)",
+        },
+        Migration {
+            version: 2,
+            name: "two",
+            sql: "CREATE TABLE two (x)",
+        },
+    ];
+
+    fn versions(conn: &Connection) -> Vec<i64> {
+        let mut stmt = conn
+            .prepare("SELECT version FROM schema_migrations ORDER BY 1")
+            .unwrap();
+        stmt.query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn migrations_apply_in_steps_and_only_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let path = Path::new("mem");
+        assert_eq!(run(&mut conn, &STEPS[..1], path).unwrap(), 1);
+        assert_eq!(run(&mut conn, STEPS, path).unwrap(), 2);
+        assert_eq!(run(&mut conn, STEPS, path).unwrap(), 2);
+        assert_eq!(versions(&conn), [1, 2]);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run(&mut conn, STEPS, Path::new("mem")).unwrap();
+        let err = run(&mut conn, &STEPS[..1], Path::new("new.db")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "database 'new.db' is at schema version 2, newer than this build knows (1)"
+        );
+    }
+
+    #[test]
+    fn a_failing_migration_is_named_and_leaves_nothing_behind() {
+        let broken = [
+            Migration {
+                version: 1,
+                name: "one",
+                sql: "CREATE TABLE one (x)",
+            },
+            Migration {
+                version: 2,
+                name: "broken",
+                sql: "CREATE TABLE",
+            },
+        ];
+        let mut conn = Connection::open_in_memory().unwrap();
+        let err = run(&mut conn, &broken, Path::new("mem")).unwrap_err();
+        assert_eq!(err.to_string(), "migration 2 (broken) failed");
+        assert_eq!(current_version(&conn).unwrap(), 0);
+    }
+}
