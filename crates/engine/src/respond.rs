@@ -410,11 +410,13 @@ impl Engine {
         accept: Option<&str>,
     ) -> MockResponse {
         let op = &self.api.operations[index];
-        // A 415 is only ever the operation's own 415: a 400 or 422 would hide the cause.
-        let fallbacks: &[u16] = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-            &[]
+        // An invalid request may get the operation's 400 when it declares no 422. Malformed
+        // input is always a 400 and a 415 only ever the operation's own 415: anything else
+        // would hide the cause.
+        let fallbacks: &[u16] = if status == StatusCode::UNPROCESSABLE_ENTITY {
+            &[400]
         } else {
-            &[422, 400]
+            &[]
         };
         let own = std::iter::once(status.as_u16())
             .chain(fallbacks.iter().copied())

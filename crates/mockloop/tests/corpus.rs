@@ -128,7 +128,7 @@ fn check_spec(path: &Path) -> Vec<String> {
         .unwrap_or_else(|err| panic!("'{source}' does not load: {err}"));
     let engine = engine::Engine::new(std::sync::Arc::new(api.clone()), Default::default());
     let shadowed: Vec<usize> = engine.shadowed().iter().map(|(s, _)| *s).collect();
-    let mock = Mock::start(path, &[]);
+    let mut mock = Mock::start(path, &[]);
     let mut failures = Vec::new();
     let mut sent = 0u64;
     for index in 0..api.operations.len() {

@@ -35,7 +35,7 @@ fn json_of(bytes: &[u8]) -> Value {
 
 #[test]
 fn serves_examples_generated_data_and_errors_and_logs_every_request() {
-    let mock = Mock::start(&example_spec(), &["--seed", "7"]);
+    let mut mock = Mock::start(&example_spec(), &["--seed", "7"]);
     let mut sent = 0;
     let mut send = |method, path, headers: &[(&str, &str)], body| {
         sent += 1;

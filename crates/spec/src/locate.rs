@@ -193,8 +193,9 @@ fn yaml_position(text: &str, tokens: &[Cow<'_, str>]) -> Option<(u32, u32)> {
             Ok(()) => return None,
             Err(err) => err,
         };
+        // The message carries the path walked so far before our marker.
         let message = err.to_string();
-        if message.starts_with(FOUND) {
+        if message.contains(FOUND) {
             let location = err.location()?;
             return Some((
                 u32::try_from(location.line()).ok()?,
@@ -202,7 +203,8 @@ fn yaml_position(text: &str, tokens: &[Cow<'_, str>]) -> Option<(u32, u32)> {
             ));
         }
         let missing_at: usize = message
-            .strip_prefix(MISSING)?
+            .split_once(MISSING)?
+            .1
             .split(' ')
             .next()?
             .parse()
@@ -433,7 +435,7 @@ paths:
         let text =
             "{\n  \"a\": {\"b\\/c\": [1, {\"d\": 2}]},\n  \"e\": [\n    true,\n    {}\n  ]\n}";
         assert_eq!(locate(text, Format::Json, "/a"), Some((2, 3)));
-        assert_eq!(locate(text, Format::Json, "/a/b~1c/1/d"), Some((2, 19)));
+        assert_eq!(locate(text, Format::Json, "/a/b~1c/1/d"), Some((2, 22)));
         assert_eq!(locate(text, Format::Json, "/e/1"), Some((5, 5)));
         assert_eq!(locate(text, Format::Json, "/e/7"), Some((3, 3)));
         assert_eq!(locate(text, Format::Json, ""), Some((1, 1)));

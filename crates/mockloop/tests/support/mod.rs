@@ -154,7 +154,7 @@ impl Mock {
     }
 
     /// Sends SIGTERM and waits for the process to exit.
-    pub fn stop(mut self) -> ExitStatus {
+    pub fn stop(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");
         let pid = nix::unistd::Pid::from_raw(child.id() as i32);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
