@@ -467,7 +467,10 @@ impl Engine {
                 )
             })
             .clone();
-        if declared.content.is_empty() {
+        // 1xx, 204, 205 and 304 carry no content in HTTP, whatever the description says.
+        let no_content = status.is_informational()
+            || matches!(status.as_u16(), 204 | 205 | 304);
+        if declared.content.is_empty() || no_content {
             return MockResponse {
                 status,
                 headers,

@@ -122,12 +122,18 @@ fn fill_template(template: &str, values: &[(&str, String)]) -> String {
     out
 }
 
-/// JSON first, then urlencoded form, then multipart, else the first declared.
+/// JSON first (a `*/*` with a schema is sent as JSON too), then urlencoded form, then
+/// multipart, else the first declared.
 fn pick_media(content: &[MediaType]) -> Option<&MediaType> {
     let essence = |m: &MediaType| crate::validate::media_essence(&m.media_type);
     content
         .iter()
         .find(|m| crate::media::is_json(&m.media_type))
+        .or_else(|| {
+            content
+                .iter()
+                .find(|m| m.schema.is_some() && essence(m).starts_with("*/"))
+        })
         .or_else(|| {
             content
                 .iter()

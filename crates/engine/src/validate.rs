@@ -637,6 +637,13 @@ impl BodyRule {
             if media.validator.is_none() && media.shape.is_any() {
                 return;
             }
+            // A form or multipart body is a set of named fields. When the description gives
+            // it a schema that is not an object (`type: string, format: binary` for an
+            // upload, say), only its well-formedness is checked.
+            let form_like = matches!(BodyKind::of(&essence), BodyKind::Form | BodyKind::Multipart);
+            if form_like && !media.shape.allows(shape::ty::OBJECT) {
+                return;
+            }
             for v in check_schema(media.validator.as_ref(), &media.shape, &value) {
                 report.push(Severity::Invalid, "body", v.instance_path, v.message);
             }

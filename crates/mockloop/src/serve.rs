@@ -72,6 +72,9 @@ async fn bind(addr: std::net::SocketAddr, what: &str) -> Result<TcpListener> {
 }
 
 async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<()> {
+    // Listen for signals before anything is announced, so that a stop request sent as soon
+    // as the addresses are printed is never missed.
+    let signals = Signals::listen()?;
     let store = Arc::new(
         store::Store::open(&config.db, store::StoreOptions::default())
             .with_context(|| format!("cannot open the request log '{}'", config.db.display()))?,
@@ -137,7 +140,7 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
         started.elapsed().as_millis()
     );
 
-    wait_for_signal().await;
+    signals.wait().await;
     tracing::info!("stopping: no new connections, draining requests in flight");
     let _ = stop.send(true);
     let _ = mock_task.await;
@@ -147,30 +150,43 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn wait_for_signal() {
-    let ctrl_c = async {
+/// Ctrl-C and SIGTERM, registered up front.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn listen() -> Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?,
+            terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn listen() -> Result<Signals> {
+        Ok(Signals {})
+    }
+
+    /// Resolves on the first Ctrl-C or SIGTERM.
+    #[cfg(unix)]
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn wait(self) {
         if let Err(err) = tokio::signal::ctrl_c().await {
             tracing::error!(cause = %err, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(cause = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
     }
 }

@@ -24,6 +24,17 @@ fn declared_response(op: &Operation, status: u16) -> Option<&spec::Response> {
         .or_else(|| op.responses.iter().find(|r| r.status == StatusKey::Default))
 }
 
+/// The schema's own `example`, following `$ref`s at the top.
+fn schema_example<'a>(root: &'a serde_json::Value, mut schema: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
+    for _ in 0..16 {
+        if let Some(example) = schema.get("example") {
+            return Some(example);
+        }
+        schema = spec::resolve_ref(root, schema.get("$ref")?.as_str()?)?;
+    }
+    None
+}
+
 fn check_operation(mock: &Mock, api: &Api, index: usize, failures: &mut Vec<Failure>) {
     let op = &api.operations[index];
     let name = format!("{} {}", op.method.as_str(), op.path);
@@ -64,7 +75,12 @@ fn check_operation(mock: &Mock, api: &Api, index: usize, failures: &mut Vec<Fail
         });
         return;
     };
-    if op.method == spec::Method::Head || !engine::media::is_json(&content_type) {
+    let no_content = matches!(status, 204 | 205 | 304);
+    if no_content && !bytes.is_empty() {
+        failures.push(Failure { op: name, what: format!("status {status} carries a body") });
+        return;
+    }
+    if no_content || op.method == spec::Method::Head || !engine::media::is_json(&content_type) {
         return;
     }
     let essence = engine::negotiate::essence(&content_type);
@@ -88,7 +104,7 @@ fn check_operation(mock: &Mock, api: &Api, index: usize, failures: &mut Vec<Fail
     let media = media.expect("media");
     let is_declared_example = media.example.as_ref() == Some(&instance)
         || media.examples.iter().any(|(_, v)| *v == instance)
-        || schema.get("example") == Some(&instance);
+        || schema_example(&api.root, schema) == Some(&instance);
     if is_declared_example {
         return;
     }

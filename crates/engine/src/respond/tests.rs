@@ -214,3 +214,20 @@ fn base_path_and_root_both_route() {
     assert_eq!(send(&e, "GET", "/v1/pets", &[]).status, StatusCode::OK);
     assert_eq!(send(&e, "GET", "/pets", &[]).status, StatusCode::OK);
 }
+
+/// Jira declares JSON content for its 204s; HTTP gives a 204 no body and no content type.
+#[test]
+fn no_content_statuses_carry_no_body() {
+    let engine = engine(vec![operation(
+        Method::Put,
+        "/banner",
+        vec![response(
+            StatusKey::Code(204),
+            vec![media("application/json", Some(json!({"x": 1})), &[])],
+        )],
+    )]);
+    let resp = send(&engine, "PUT", "/banner", &[]);
+    assert_eq!(resp.status, 204);
+    assert!(resp.body.is_empty());
+    assert!(resp.headers.get("content-type").is_none());
+}

@@ -383,6 +383,21 @@ pub(crate) fn coerce(raw: Raw<'_>, shape: &Shape, prefer_string: bool) -> Value 
         Raw::Text(text) => coerce_text(text, shape, prefer_string),
         Raw::Value(value) => value,
         Raw::Many(mut items) => {
+            // `p=` alone is the bracket convention for "empty": a list of structures cannot
+            // hold an empty string, so it is the empty list, or the string itself when the
+            // schema also allows a string (Stripe's `anyOf: [array, enum: [""]]`).
+            if let [Raw::Text(only)] = items.as_slice()
+                && only.is_empty()
+                && shape.allows(ty::ARRAY)
+            {
+                if shape.allows(ty::STRING) {
+                    return Value::String(String::new());
+                }
+                let item = shape.item_shape();
+                if item.types != 0 && !item.allows(ty::STRING) {
+                    return Value::Array(Vec::new());
+                }
+            }
             if shape.is_any() || shape.allows(ty::ARRAY) {
                 let item = shape.item_shape();
                 Value::Array(

@@ -899,3 +899,45 @@ fn random_requests_never_panic() {
         );
     }
 }
+
+/// Stripe's `custom_fields`: a list of objects or `""`, sent with deepObject encoding.
+#[test]
+fn form_lists_of_objects_inside_any_of_read_back() {
+    let schema = json!({"type": "object", "properties": {
+        "custom_fields": {"anyOf": [
+            {"type": "array", "items": {"type": "object", "required": ["name", "value"],
+                "properties": {"name": {"type": "string"}, "value": {"type": "string"}}}},
+            {"type": "string", "enum": [""]}
+        ]}
+    }});
+    let mut form = media("application/x-www-form-urlencoded", schema);
+    form.encoding = vec![(
+        "custom_fields".into(),
+        Encoding {
+            content_type: None,
+            style: Some(ParamStyle::DeepObject),
+            explode: Some(true),
+        },
+    )];
+    let op = body_op(true, vec![form]);
+    let ct: (&str, &[u8]) = ("content-type", b"application/x-www-form-urlencoded");
+    for body in [
+        &b"custom_fields[0][name]=a&custom_fields[0][value]=b"[..],
+        b"custom_fields=",
+    ] {
+        let verdict = check(&op, Req { headers: vec![ct], body, ..Req::default() });
+        assert_eq!(verdict, Verdict::Valid, "{}", String::from_utf8_lossy(body));
+    }
+}
+
+/// Jira's attachment upload: a multipart body whose schema is `type: string, format: binary`.
+#[test]
+fn multipart_bodies_with_a_non_object_schema_are_only_checked_for_form() {
+    let schema = json!({"type": "string", "format": "binary"});
+    let op = body_op(true, vec![media("multipart/form-data", schema)]);
+    let ct: (&str, &[u8]) = ("content-type", b"multipart/form-data; boundary=b0");
+    let body = b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n--b0--\r\n";
+    assert_eq!(check(&op, Req { headers: vec![ct], body, ..Req::default() }), Verdict::Valid);
+    let broken = check(&op, Req { headers: vec![ct], body: b"--b0\r\nnot a part", ..Req::default() });
+    assert!(matches!(broken, Verdict::Malformed(_)), "{broken:?}");
+}

@@ -53,6 +53,8 @@ pub struct Mock {
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
+        // A mock's 3xx is an answer to check, not a hop to take.
+        .max_redirects(0)
         .timeout_global(Some(Duration::from_secs(30)))
         .build()
         .into()
