@@ -230,6 +230,50 @@ impl Engine {
         response
     }
 
+    /// Builds now what the first requests would otherwise build: for every operation, the
+    /// default response's headers and its fixed bodies (examples, and data generated for
+    /// routes without parameters). The server runs it on a background thread right after
+    /// it starts listening, so start-up stays fast and the first request to a route does not
+    /// pay for it. Calling it is optional; answers are the same either way. Validators are
+    /// left to first use: compiled, they hold the schemas they reach, which for a large
+    /// description costs far more memory than its bodies.
+    pub fn prewarm(&self) {
+        for (index, state) in self.ops.iter().enumerate() {
+            let Some(resp_index) = state.default_response else {
+                continue;
+            };
+            let declared = &self.api.operations[index].responses[resp_index];
+            let response = &state.responses[resp_index];
+            response.headers.get_or_init(|| {
+                self.build_headers(
+                    declared,
+                    stable_hash((self.options.seed, index, resp_index)),
+                )
+            });
+            let no_content = response.status.is_informational()
+                || matches!(response.status.as_u16(), 204 | 205 | 304);
+            if no_content {
+                continue;
+            }
+            // The seed a parameterless route's request gets (see `respond_to`).
+            let no_params: &[(String, String)] = &[];
+            let seed = stable_hash((self.options.seed, index, no_params));
+            for media_index in 0..declared.content.len() {
+                let media = &declared.content[media_index];
+                let has_example = media.example.is_some()
+                    || !media.examples.is_empty()
+                    || media
+                        .schema
+                        .as_ref()
+                        .and_then(|s| schema_example(s, &self.api.root))
+                        .is_some();
+                if has_example || state.literal {
+                    self.body(index, resp_index, media_index, seed, false);
+                }
+            }
+        }
+    }
+
     fn respond_to(
         &self,
         index: usize,

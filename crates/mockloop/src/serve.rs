@@ -43,7 +43,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config, api, started))?;
+    let outcome = runtime.block_on(serve(config, api, started));
+    // The log is flushed by now; do not wait for a warm-up still running in the background.
+    runtime.shutdown_background();
+    outcome?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -139,6 +142,11 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
         "  ready in {} ms; Ctrl-C stops",
         started.elapsed().as_millis()
     );
+
+    // Build fixed bodies and validators now, off the request path, rather than on each
+    // route's first request.
+    let warm = engine.clone();
+    tokio::task::spawn_blocking(move || warm.prewarm());
 
     signals.wait().await;
     tracing::info!("stopping: no new connections, draining requests in flight");
