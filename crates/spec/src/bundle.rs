@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::diagnostics::{BUNDLE_KEY, Diagnostics, Document, escape, split_bundled};
+use crate::normalise::MAX_HOPS;
 use crate::parse::{decode, parse};
 use crate::source::Fetcher;
 
@@ -115,7 +116,9 @@ fn child_ctx(ctx: Ctx, key: &str, value: &Value, swagger2: bool) -> Option<Ctx> 
                 return None;
             }
             match key {
-                "example" | "default" | "enum" | "const" => None,
+                // No OpenAPI or JSON Schema object but the Example object has a `value`,
+                // and there it is literal data.
+                "example" | "default" | "enum" | "const" | "value" => None,
                 // Swagger 2.0 response examples map media types to literal bodies; JSON
                 // Schema `examples` is a list of literal values.
                 "examples" if swagger2 || value.is_array() => None,
@@ -162,8 +165,19 @@ enum Frame<'v> {
 
 /// Calls `visit` for every object of `doc` read as keywords (where a `$ref` member is a
 /// reference), with its path. Iterative: the depth of a document costs heap, not stack.
+#[cfg(test)]
 pub(crate) fn walk<'v>(
     doc: &'v Value,
+    swagger2: bool,
+    visit: impl FnMut(&'v Map<String, Value>, &[Seg<'v>], Ctx),
+) {
+    walk_from(doc, Ctx::Keywords, swagger2, visit);
+}
+
+/// [`walk`] for a document whose top level is read as `start`.
+pub(crate) fn walk_from<'v>(
+    doc: &'v Value,
+    start: Ctx,
     swagger2: bool,
     mut visit: impl FnMut(&'v Map<String, Value>, &[Seg<'v>], Ctx),
 ) {
@@ -184,7 +198,7 @@ pub(crate) fn walk<'v>(
             }
             _ => false,
         };
-    enter(doc, Ctx::Keywords, &path, &mut stack);
+    enter(doc, start, &path, &mut stack);
     while let Some(frame) = stack.last_mut() {
         let next = match frame {
             Frame::Map(iter, ctx) => iter
@@ -223,6 +237,19 @@ pub(crate) struct Bundle {
     pub docs: Vec<Document>,
     /// External documents that could not be read or parsed (already reported).
     failed: HashSet<usize>,
+    /// How the top level of each document is read (see [`start_ctx`]).
+    start: Vec<Ctx>,
+}
+
+/// How an external document was first referenced: from where, and how deep into it.
+struct Referrer {
+    doc: usize,
+    /// Pointer of the `$ref` (or mapping value) in `doc`.
+    site: String,
+    /// How the object holding the `$ref` was read.
+    ctx: Ctx,
+    /// Number of tokens of the reference's JSON pointer fragment.
+    depth: usize,
 }
 
 struct Bundler<'a> {
@@ -231,8 +258,27 @@ struct Bundler<'a> {
     docs: Vec<Document>,
     /// Document index by URL (without fragment).
     by_url: HashMap<String, usize>,
-    /// Where each external document was first referenced: document and pointer of the `$ref`.
-    referrers: Vec<(usize, String)>,
+    /// Where each external document was first referenced (none for the root).
+    referrers: Vec<Option<Referrer>>,
+    start: Vec<Ctx>,
+}
+
+/// How to read the top level of an external document, judged from its first reference. A
+/// document holds what its referrers expect: an Example object (whose `value` is data) or a
+/// map of them when an example refers to it, a map of names (schemas, parameters, path
+/// items ...) when a one-token pointer such as `#/Pet` picks from it and it is not itself an
+/// OpenAPI document, else an object of keywords.
+fn start_ctx(referrer: Option<&Referrer>, doc: &Value) -> Ctx {
+    let Some(referrer) = referrer else {
+        return Ctx::Keywords;
+    };
+    let is_description = doc.get("openapi").is_some() || doc.get("swagger").is_some();
+    match (referrer.ctx, referrer.depth) {
+        (Ctx::Example, 0) => Ctx::Example,
+        (Ctx::Example, 1) => Ctx::ExampleNames,
+        (_, 1) if !is_description && doc.is_object() => Ctx::Names,
+        _ => Ctx::Keywords,
+    }
 }
 
 /// Loads every document reachable through `$ref` from `root` and bundles them into it.
@@ -250,7 +296,8 @@ pub(crate) fn bundle(
         swagger2,
         docs: vec![root_doc],
         by_url,
-        referrers: vec![(0, String::new())],
+        referrers: vec![None],
+        start: Vec::new(),
     };
     let mut values: Vec<Option<Value>> = vec![Some(root)];
     let mut failed = HashSet::new();
@@ -265,8 +312,13 @@ pub(crate) fn bundle(
                 }
             }
         }
+        let start = match values[current].as_ref() {
+            Some(value) => start_ctx(bundler.referrers[current].as_ref(), value),
+            None => Ctx::Keywords,
+        };
+        bundler.start.push(start);
         if let Some(value) = values[current].as_mut() {
-            bundler.rewrite_refs(value, current, diags);
+            bundler.rewrite_refs(value, current, start, diags);
         }
         current += 1;
     }
@@ -293,6 +345,7 @@ pub(crate) fn bundle(
         root,
         docs: bundler.docs,
         failed,
+        start: bundler.start,
     }
 }
 
@@ -303,9 +356,12 @@ impl Bundler<'_> {
         let bytes = match self.fetcher.read(&url) {
             Ok(bytes) => bytes,
             Err(reason) => {
-                let (doc, pointer) = &self.referrers[index];
                 let name = &self.docs[index].name;
-                diags.error_in(*doc, pointer, format!("cannot read '{name}': {reason}"));
+                let message = format!("cannot read '{name}': {reason}");
+                match &self.referrers[index] {
+                    Some(referrer) => diags.error_in(referrer.doc, &referrer.site, message),
+                    None => diags.error_in(index, "", message),
+                }
                 return None;
             }
         };
@@ -319,6 +375,11 @@ impl Bundler<'_> {
             })
         });
         match parsed {
+            // Empty text, or only comments.
+            Ok(Value::Null) => {
+                diags.error_in(index, "", "the document is empty".to_owned());
+                None
+            }
             Ok(value) => Some(value),
             Err(err) => {
                 diags.error_at(index, "", err.message, err.line, err.column);
@@ -329,12 +390,18 @@ impl Bundler<'_> {
 
     /// Rewrites the `$ref`s of document `index` to point into the bundled root, registering
     /// the documents they name.
-    fn rewrite_refs(&mut self, value: &mut Value, index: usize, diags: &mut Diagnostics) {
+    fn rewrite_refs(
+        &mut self,
+        value: &mut Value,
+        index: usize,
+        start: Ctx,
+        diags: &mut Diagnostics,
+    ) {
         let mut edits: Vec<(String, String)> = Vec::new();
-        walk(value, self.swagger2, |map, path, _| {
+        walk_from(value, start, self.swagger2, |map, path, ctx| {
             if let Some(Value::String(reference)) = map.get("$ref") {
                 let site = || format!("{}/$ref", pointer_of(path));
-                match self.target(reference, index, &site) {
+                match self.target(reference, index, ctx, &site) {
                     Ok(Some(local)) => edits.push((site(), local)),
                     Ok(None) => {}
                     Err(message) => diags.error_in(index, &site(), message),
@@ -356,7 +423,7 @@ impl Bundler<'_> {
                             escape(name)
                         )
                     };
-                    match self.target(reference, index, &site) {
+                    match self.target(reference, index, Ctx::Keywords, &site) {
                         Ok(Some(local)) => edits.push((site(), local)),
                         Ok(None) => {}
                         Err(message) => diags.warn_in(index, &site(), message),
@@ -377,6 +444,7 @@ impl Bundler<'_> {
         &mut self,
         reference: &str,
         index: usize,
+        ctx: Ctx,
         site: &dyn Fn() -> String,
     ) -> Result<Option<String>, String> {
         let (doc_part, fragment) = reference.split_once('#').unwrap_or((reference, ""));
@@ -388,11 +456,26 @@ impl Bundler<'_> {
         let target = if doc_part.is_empty() {
             index
         } else {
-            let url = self.docs[index]
-                .url
+            let referrer_url = &self.docs[index].url;
+            let url = referrer_url
                 .join(doc_part)
                 .map_err(|e| format!("invalid $ref '{reference}': {e}"))?;
-            self.register(url, index, site)?
+            // A description fetched from a server must not read files of the machine that
+            // loads it.
+            if url.scheme() == "file" && referrer_url.scheme() != "file" {
+                return Err(format!(
+                    "$ref '{reference}' names a local file, which a document read over {} \
+                     cannot refer to",
+                    referrer_url.scheme()
+                ));
+            }
+            let referrer = Referrer {
+                doc: index,
+                site: String::new(),
+                ctx,
+                depth: fragment.matches('/').count(),
+            };
+            self.register(url, referrer, site)?
         };
         Ok(match (index, target) {
             (0, 0) if doc_part.is_empty() => None,
@@ -404,7 +487,7 @@ impl Bundler<'_> {
     fn register(
         &mut self,
         url: Url,
-        referrer: usize,
+        mut referrer: Referrer,
         site: &dyn Fn() -> String,
     ) -> Result<usize, String> {
         let key = without_fragment(&url);
@@ -419,7 +502,8 @@ impl Bundler<'_> {
         let index = self.docs.len();
         self.by_url.insert(key, index);
         self.docs.push(Document::new(url, None));
-        self.referrers.push((referrer, site()));
+        referrer.site = site();
+        self.referrers.push(Some(referrer));
         Ok(index)
     }
 }
@@ -430,39 +514,74 @@ fn without_fragment(url: &Url) -> String {
     url.into()
 }
 
-/// Reports every `$ref` of the bundled root that points nowhere, and formats nobody knows.
-/// A reference to an example that cannot be resolved is a warning (the example is left out);
-/// any other is an error.
+/// Reports every `$ref` of the bundled root that points nowhere or only ever to other
+/// references (a cycle), and formats nobody knows. A reference to an example that cannot be
+/// resolved is a warning (the example is left out); any other is an error.
 pub(crate) fn check(bundle: &Bundle, swagger2: bool, diags: &mut Diagnostics) {
     let root = &bundle.root;
     let mut unknown_formats: HashMap<&str, (String, usize)> = HashMap::new();
-    walk(root, swagger2, |map, path, ctx| {
-        match map.get("$ref") {
-            Some(Value::String(reference)) => {
-                if crate::resolve_ref(root, reference).is_none() {
-                    report_dangling(bundle, reference, path, ctx, diags);
-                }
-            }
-            Some(other) => diags.error(
-                &format!("{}/$ref", pointer_of(path)),
-                format!(
-                    "'$ref' must be a string, found {}",
-                    crate::diagnostics::kind(other)
+    let mut cycles: HashSet<String> = HashSet::new();
+    let bundled = root.get(BUNDLE_KEY);
+    for (index, start) in bundle.start.iter().enumerate() {
+        if bundle.failed.contains(&index) {
+            continue;
+        }
+        // The root's walk skips the bundled documents (an `x-` member); each is walked on
+        // its own, read the way the bundler read it.
+        let (doc, prefix) = if index == 0 {
+            (Some(root), String::new())
+        } else {
+            let key = index.to_string();
+            (
+                bundled.and_then(|b| b.get(&key)),
+                format!("/{BUNDLE_KEY}/{key}"),
+            )
+        };
+        let Some(doc) = doc else { continue };
+        walk_from(doc, *start, swagger2, |map, path, ctx| {
+            let at = || format!("{prefix}{}", pointer_of(path));
+            match map.get("$ref") {
+                // The bundler made every reference it could use local (`#` or `#/...`); it
+                // has reported the others already.
+                Some(Value::String(reference))
+                    if reference != "#" && !reference.starts_with("#/") => {}
+                Some(Value::String(reference)) => match follow(root, reference) {
+                    Chain::Value => {}
+                    Chain::Dangling(reference) => {
+                        report_dangling(bundle, reference, &at(), ctx, diags);
+                    }
+                    Chain::Cycle(members) => {
+                        report_cycle(bundle, members, ctx, &mut cycles, diags);
+                    }
+                    Chain::TooLong => {
+                        let message = format!(
+                            "$ref '{reference}' starts a chain of more than {MAX_HOPS} \
+                             references to references"
+                        );
+                        report(&format!("{}/$ref", at()), message, ctx, diags);
+                    }
+                },
+                Some(other) => diags.error(
+                    &format!("{}/$ref", at()),
+                    format!(
+                        "'$ref' must be a string, found {}",
+                        crate::diagnostics::kind(other)
+                    ),
                 ),
-            ),
-            None => {}
-        }
-        if ctx == Ctx::Keywords {
-            if let Some(Value::String(format)) = map.get("format") {
-                if !KNOWN_FORMATS.contains(&format.as_str()) {
-                    unknown_formats
-                        .entry(format)
-                        .or_insert_with(|| (format!("{}/format", pointer_of(path)), 0))
-                        .1 += 1;
+                None => {}
+            }
+            if ctx == Ctx::Keywords {
+                if let Some(Value::String(format)) = map.get("format") {
+                    if !KNOWN_FORMATS.contains(&format.as_str()) {
+                        unknown_formats
+                            .entry(format)
+                            .or_insert_with(|| (format!("{}/format", at()), 0))
+                            .1 += 1;
+                    }
                 }
             }
-        }
-    });
+        });
+    }
     let mut unknown: Vec<_> = unknown_formats.into_iter().collect();
     unknown.sort_by(|a, b| a.1.0.cmp(&b.1.0));
     for (format, (pointer, count)) in unknown {
@@ -478,27 +597,124 @@ pub(crate) fn check(bundle: &Bundle, swagger2: bool, diags: &mut Diagnostics) {
     }
 }
 
-fn report_dangling(
+/// Where a chain of references ends.
+enum Chain<'v> {
+    /// At something that is not a reference.
+    Value,
+    /// At this reference, which points nowhere.
+    Dangling(&'v str),
+    /// Back at an object already passed: the pointers of the objects in the loop, in order.
+    Cycle(Vec<String>),
+    /// Nowhere within [`MAX_HOPS`] steps.
+    TooLong,
+}
+
+/// Follows `reference` (local to the bundled root), and on through targets that are
+/// references themselves.
+fn follow<'v>(root: &'v Value, reference: &'v str) -> Chain<'v> {
+    let mut passed: Vec<String> = Vec::new();
+    let mut reference = reference;
+    loop {
+        // A later link that dangles is reported where it is written, not at each reference
+        // that leads to it.
+        let first_link = passed.is_empty();
+        let dangling = move |reference| {
+            if first_link {
+                Chain::Dangling(reference)
+            } else {
+                Chain::Value
+            }
+        };
+        let Some(pointer) = crate::ref_pointer(reference) else {
+            return dangling(reference);
+        };
+        if let Some(first) = passed.iter().position(|p| **p == *pointer) {
+            passed.drain(..first);
+            return Chain::Cycle(passed);
+        }
+        if passed.len() > MAX_HOPS {
+            return Chain::TooLong;
+        }
+        let target = if pointer.is_empty() {
+            Some(root)
+        } else {
+            root.pointer(&pointer)
+        };
+        let Some(target) = target else {
+            return dangling(reference);
+        };
+        match target.get("$ref") {
+            Some(Value::String(next)) => {
+                passed.push(pointer.into_owned());
+                reference = next;
+            }
+            _ => return Chain::Value,
+        }
+    }
+}
+
+/// An error, or a warning for an example (which serving can do without).
+fn report(site: &str, message: String, ctx: Ctx, diags: &mut Diagnostics) {
+    if ctx == Ctx::Example {
+        diags.warn(site, message);
+    } else {
+        diags.error(site, message);
+    }
+}
+
+/// Reports a cycle once, at the `$ref` of its member with the smallest pointer, whichever
+/// reference led into it.
+fn report_cycle(
     bundle: &Bundle,
-    reference: &str,
-    path: &[Seg<'_>],
+    mut members: Vec<String>,
     ctx: Ctx,
+    reported: &mut HashSet<String>,
     diags: &mut Diagnostics,
 ) {
-    let target = reference.strip_prefix('#').unwrap_or(reference);
-    let (target_doc, target_pointer) = split_bundled(target);
+    let Some(first) = members
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.cmp(b.1))
+        .map(|(i, _)| i)
+    else {
+        return;
+    };
+    members.rotate_left(first);
+    if !reported.insert(members[0].clone()) {
+        return;
+    }
+    let (site_doc, _) = split_bundled(&members[0]);
+    let mut steps: Vec<String> = members
+        .iter()
+        .map(|member| shown(bundle, site_doc, member))
+        .collect();
+    steps.push(steps[0].clone());
+    let message = format!("$ref cycle never reaches a value: {}", steps.join(" -> "));
+    report(&format!("{}/$ref", members[0]), message, ctx, diags);
+}
+
+/// How a pointer of the bundled root is named in a message about document `site_doc`: a
+/// plain `#/...` in that document, else the other document's name with the pointer.
+fn shown(bundle: &Bundle, site_doc: usize, pointer: &str) -> String {
+    let (doc, pointer) = split_bundled(pointer);
+    if doc == site_doc {
+        format!("#{pointer}")
+    } else {
+        let name = bundle.docs.get(doc).map_or("", |d| d.name.as_str());
+        format!("{name}#{pointer}")
+    }
+}
+
+fn report_dangling(bundle: &Bundle, reference: &str, at: &str, ctx: Ctx, diags: &mut Diagnostics) {
+    let target = crate::ref_pointer(reference).unwrap_or(std::borrow::Cow::Borrowed(reference));
+    let (target_doc, _) = split_bundled(&target);
     if bundle.failed.contains(&target_doc) {
         // The document itself could not be read; that was reported once already.
         return;
     }
-    let site = format!("{}/$ref", pointer_of(path));
+    let site = format!("{at}/$ref");
     let (site_doc, _) = split_bundled(&site);
-    let shown = if target_doc == site_doc {
-        format!("#{target_pointer}")
-    } else {
-        let name = bundle.docs.get(target_doc).map_or("", |d| d.name.as_str());
-        format!("{name}#{target_pointer}")
-    };
+    let shown = shown(bundle, site_doc, &target);
     if ctx == Ctx::Example {
         diags.warn(
             &site,

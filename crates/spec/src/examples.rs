@@ -71,6 +71,12 @@ impl<'a> Normaliser<'a, '_> {
         let (doc, _) = split_bundled(at);
         let loaded = match (self.docs.get(doc), self.fetcher) {
             (Some(doc), Some(fetcher)) => match doc.url.join(location) {
+                // A description fetched from a server must not read files of the machine
+                // that loads it (and serve them as examples).
+                Ok(url) if url.scheme() == "file" && doc.url.scheme() != "file" => Err(format!(
+                    "it names a local file, which a document read over {} cannot refer to",
+                    doc.url.scheme()
+                )),
                 Ok(url) => {
                     let key = url.to_string();
                     match self.external_examples.get(&key) {

@@ -162,6 +162,12 @@ fn load_document(
 
 /// Which description `root` is, from its `openapi` or `swagger` field.
 fn version_of(root: &Value, diags: &mut Diagnostics) -> Option<SpecVersion> {
+    if root.is_null() {
+        // Empty text, blank lines or only comments.
+        let message = "the document is empty: expected an openapi or swagger description";
+        diags.error_in(0, "", message.to_owned());
+        return None;
+    }
     let Value::Object(map) = root else {
         let message = format!(
             "not an openapi or swagger document: the top level is {}, not a mapping",

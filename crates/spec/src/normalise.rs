@@ -15,8 +15,8 @@ use crate::source::Fetcher;
 use crate::{servers, v2, v3};
 
 /// Longest chain of `$ref`s to `$ref`s followed for a parameter, response, ...; a longer one
-/// is a loop.
-const MAX_HOPS: usize = 32;
+/// is treated as a loop.
+pub(crate) const MAX_HOPS: usize = 32;
 
 /// Walks the bundled document with the context every part of normalisation needs.
 pub(crate) struct Normaliser<'a, 'd> {
@@ -243,24 +243,27 @@ impl<'a> Normaliser<'a, '_> {
     }
 
     /// Follows `$ref`s from `value`, found at `pointer`, to the object they name. `None` when
-    /// a reference dangles (reported while bundling) or the chain loops (reported here).
-    pub(crate) fn deref(&mut self, value: &'a Value, pointer: &str) -> Option<(&'a Value, String)> {
+    /// a reference dangles or the chain loops or runs on too long: the bundler's check has
+    /// reported each of those where the reference is written (as a warning for examples,
+    /// which serving does without), so nothing is reported here.
+    pub(crate) fn deref(&self, value: &'a Value, pointer: &str) -> Option<(&'a Value, String)> {
         let mut current = value;
         let mut at: Option<String> = None;
-        for _ in 0..MAX_HOPS {
+        // As many references as the bundler's check lets through: the first and MAX_HOPS more.
+        for _ in 0..MAX_HOPS + 2 {
             match current.get("$ref") {
                 Some(Value::String(reference)) => {
                     let target = crate::ref_pointer(reference)?;
-                    current = self.root.pointer(&target)?;
+                    current = if target.is_empty() {
+                        self.root
+                    } else {
+                        self.root.pointer(&target)?
+                    };
                     at = Some(target.into_owned());
                 }
                 _ => return Some((current, at.unwrap_or_else(|| pointer.to_owned()))),
             }
         }
-        self.error(
-            pointer,
-            format!("$ref chain loops or is longer than {MAX_HOPS} steps"),
-        );
         None
     }
 

@@ -161,6 +161,13 @@ impl<'de> Visitor<'de> for ValueSeed {
         }
         Ok(Value::Array(items))
     }
+    /// A node with a local tag (`!include x`, `!Ref y`): the tag means nothing to a
+    /// description, so the node is read as if it had none. (Core tags such as `!!str` are
+    /// applied by the parser and never get here.)
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        let (_tag, content) = data.variant::<de::IgnoredAny>()?;
+        de::VariantAccess::newtype_variant_seed(content, ValueSeed)
+    }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         // Keys are asked for as strings: serde_yaml_ng then hands over any scalar key as the
@@ -289,6 +296,12 @@ copy: *base
         assert_eq!(value["copy"], json!({"type": "string", "format": "uuid"}));
         let order: Vec<&String> = value["named"].as_object().unwrap().keys().collect();
         assert_eq!(order, ["type", "format"]);
+    }
+
+    #[test]
+    fn local_tags_are_dropped() {
+        let (value, _) = parse("a: !name text\nb: !list [1, 2]\nc: !map {d: !!int '3'}\n").unwrap();
+        assert_eq!(value, json!({"a": "text", "b": [1, 2], "c": {"d": 3}}));
     }
 
     #[test]

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use spec::{Api, LoadError, LoadOptions};
+use serde_json::Value;
+use spec::{Api, Diagnostic, LoadError, LoadOptions, Method, Operation};
 
 /// Writes `files` (relative path, content) under a fresh temporary folder.
 pub fn write_files(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -57,6 +58,125 @@ pub fn load_err(text: &str) -> LoadError {
         ),
         Err(err) => err,
     }
+}
+
+/// Loads `source` on another thread and fails the test if that takes longer than `limit`:
+/// a loader that loops on a cycle would otherwise hang the whole test run.
+pub fn load_within(source: &str, limit: Duration) -> Result<Api, LoadError> {
+    let (send, receive) = std::sync::mpsc::channel();
+    let owned = source.to_owned();
+    std::thread::spawn(move || {
+        let _ = send.send(load(&owned));
+    });
+    receive
+        .recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("loading {source} took longer than {limit:?}"))
+}
+
+/// Loads `source`, failing the test with the diagnostics when it does not load.
+pub fn load_path_ok(source: &str) -> Api {
+    match load(source) {
+        Ok(api) => api,
+        Err(err) => panic!("expected {source} to load, got:\n{err}"),
+    }
+}
+
+/// Loads `source`, failing the test when it does load.
+pub fn load_path_err(source: &str) -> LoadError {
+    match load(source) {
+        Ok(api) => panic!(
+            "expected {source} not to load; it loaded {} operations",
+            api.operations.len()
+        ),
+        Err(err) => err,
+    }
+}
+
+/// The operation `method path`.
+pub fn op<'a>(api: &'a Api, method: Method, path: &str) -> &'a Operation {
+    api.operations
+        .iter()
+        .find(|o| o.method == method && o.path == path)
+        .unwrap_or_else(|| {
+            let known: Vec<String> = api
+                .operations
+                .iter()
+                .map(|o| format!("{} {}", o.method.as_str(), o.path))
+                .collect();
+            panic!("no {} {path}; operations: {known:?}", method.as_str())
+        })
+}
+
+/// `value` with `$ref`s followed through the bundled document (at most 32 steps).
+pub fn resolve<'a>(api: &'a Api, value: &'a Value) -> &'a Value {
+    let mut current = value;
+    for _ in 0..32 {
+        let Some(reference) = current.get("$ref").and_then(Value::as_str) else {
+            return current;
+        };
+        assert!(
+            reference.starts_with('#'),
+            "a $ref left non-local after loading: {reference}"
+        );
+        current = spec::resolve_ref(&api.root, reference)
+            .unwrap_or_else(|| panic!("the $ref '{reference}' dangles in the bundled document"));
+    }
+    panic!("$ref chain longer than 32 steps from {value}");
+}
+
+/// The schema of the first media type of response `status` of `op`.
+pub fn response_schema(op: &Operation, status: u16) -> &Value {
+    let response = op
+        .responses
+        .iter()
+        .find(|r| r.status == spec::StatusKey::Code(status))
+        .unwrap_or_else(|| panic!("{} has no {status} response", op.path));
+    let media = response
+        .content
+        .first()
+        .unwrap_or_else(|| panic!("{} {status} has no content", op.path));
+    media
+        .schema
+        .as_ref()
+        .unwrap_or_else(|| panic!("{} {status} has no schema", op.path))
+}
+
+/// The 1-based line of the first line of `text` that contains `needle`.
+pub fn line_of(text: &str, needle: &str) -> u32 {
+    let index = text
+        .lines()
+        .position(|line| line.contains(needle))
+        .unwrap_or_else(|| panic!("'{needle}' is not in the text"));
+    u32::try_from(index + 1).expect("a small line number")
+}
+
+/// The single diagnostic of `err`, failing the test when there are more or none.
+pub fn only(err: &LoadError) -> &Diagnostic {
+    assert_eq!(
+        err.diagnostics.len(),
+        1,
+        "expected exactly one diagnostic, got:\n{err}"
+    );
+    &err.diagnostics[0]
+}
+
+/// Every `$ref` string in `value`, wherever it is.
+pub fn all_refs(value: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![value];
+    while let Some(node) = stack.pop() {
+        match node {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("$ref") {
+                    out.push(reference.clone());
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The directory of the shared corpus of real descriptions.
