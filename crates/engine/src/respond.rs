@@ -482,6 +482,14 @@ impl Engine {
                 seed,
             );
             if resp.status != StatusCode::NOT_ACCEPTABLE {
+                // The description's own error body says nothing of what was wrong: the
+                // violations travel in a header, as compact JSON.
+                let mut resp = resp;
+                if let Ok(list) = serde_json::to_string(violations)
+                    && let Ok(value) = HeaderValue::from_str(&truncate_header(list))
+                {
+                    resp.headers.insert(VIOLATIONS_HEADER, value);
+                }
                 return resp;
             }
         }
@@ -512,8 +520,7 @@ impl Engine {
             })
             .clone();
         // 1xx, 204, 205 and 304 carry no content in HTTP, whatever the description says.
-        let no_content = status.is_informational()
-            || matches!(status.as_u16(), 204 | 205 | 304);
+        let no_content = status.is_informational() || matches!(status.as_u16(), 204 | 205 | 304);
         if declared.content.is_empty() || no_content {
             return MockResponse {
                 status,
@@ -683,6 +690,35 @@ fn schema_example<'a>(schema: &'a Value, root: &'a Value) -> Option<&'a Value> {
         current = spec::resolve_ref(root, reference)?;
     }
     None
+}
+
+/// Header that lists the violations when the operation's own 400/422 is sent.
+pub const VIOLATIONS_HEADER: &str = "x-mockloop-violations";
+
+/// A header value from JSON text: non-ASCII characters become `\u` escapes (still valid
+/// JSON), and the value stays under 4 KiB, a size every client and proxy accepts.
+fn truncate_header(json: String) -> String {
+    const LIMIT: usize = 4096;
+    let mut text = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() {
+            text.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                text.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    if text.len() > LIMIT {
+        let mut cut = LIMIT - 3;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("...");
+    }
+    text
 }
 
 fn declared_codes(op: &Operation) -> String {

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use std::fmt::Write as _;
+
 use anyhow::{Context, Result};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use store::{Analysis, Page, RequestFilter, Store};
@@ -26,22 +28,41 @@ pub fn run(args: LogsArgs) -> Result<ExitCode> {
     }
     let store = Store::open(&args.db, store::StoreOptions::default())
         .with_context(|| format!("cannot open the request log '{}'", args.db.display()))?;
+    let mut out = String::new();
     if args.analyze {
         let analysis = store.analyze(&filter)?;
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&analysis)?);
+            out = serde_json::to_string_pretty(&analysis)?;
+            out.push('\n');
         } else {
-            print_analysis(&analysis);
+            print_analysis(&mut out, &analysis);
         }
     } else {
         let page = store.list(&filter)?;
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&page)?);
+            out = serde_json::to_string_pretty(&page)?;
+            out.push('\n');
         } else {
-            print_page(&page);
+            print_page(&mut out, &page);
         }
     }
+    write_stdout(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to stdout. A reader that goes away early (`| head`) is not an error.
+fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(err).context("cannot write to stdout")
+        }
+        _ => Ok(()),
+    }
 }
 
 fn filter_from(args: &LogsArgs) -> Result<RequestFilter, store::FilterError> {
@@ -62,7 +83,7 @@ fn filter_from(args: &LogsArgs) -> Result<RequestFilter, store::FilterError> {
     RequestFilter::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
 }
 
-fn print_page(page: &Page) {
+fn print_page(out: &mut String, page: &Page) {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header([
         "id",
@@ -91,8 +112,9 @@ fn print_page(page: &Page) {
             row.client_addr.clone().unwrap_or_default(),
         ]);
     }
-    println!("{table}");
-    println!(
+    let _ = writeln!(out, "{table}");
+    let _ = writeln!(
+        out,
         "{} of {} matching requests (offset {})",
         page.items.len(),
         page.total,
@@ -100,16 +122,17 @@ fn print_page(page: &Page) {
     );
 }
 
-fn print_analysis(a: &Analysis) {
-    println!("requests: {}", a.total);
+fn print_analysis(out: &mut String, a: &Analysis) {
+    let _ = writeln!(out, "requests: {}", a.total);
     if a.total == 0 {
         return;
     }
     if let Some(range) = &a.time_range {
-        println!("from {} to {}", range.first, range.last);
+        let _ = writeln!(out, "from {} to {}", range.first, range.last);
     }
     let e = &a.errors;
-    println!(
+    let _ = writeln!(
+        out,
         "error rate: {:.2}% (4xx {} = {:.2}%, 5xx {} = {:.2}%)",
         e.error_rate * 100.0,
         e.client_errors,
@@ -118,7 +141,8 @@ fn print_analysis(a: &Analysis) {
         e.server_error_rate * 100.0
     );
     if let Some(l) = &a.latency_us {
-        println!(
+        let _ = writeln!(
+            out,
             "latency ms: avg {:.2}  p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2}",
             l.avg / 1000.0,
             l.p50 as f64 / 1000.0,
@@ -141,11 +165,11 @@ fn print_analysis(a: &Analysis) {
     for (method, count) in &a.methods {
         methods.add_row([method.clone(), count.to_string()]);
     }
-    println!("{statuses}\n{methods}");
+    let _ = writeln!(out, "{statuses}\n{methods}");
     let mut routes = Table::new();
     routes
         .load_preset(UTF8_FULL_CONDENSED)
-        .set_header(["route", "count", "avg ms", "p95 ms"]);
+        .set_header(["route", "count", "errors", "avg ms", "p95 ms", "max ms"]);
     for r in &a.routes {
         routes.add_row([
             r.route.clone().unwrap_or_else(|| "(unmatched)".to_owned()),
@@ -156,7 +180,7 @@ fn print_analysis(a: &Analysis) {
             format!("{:.2}", r.max_us as f64 / 1000.0),
         ]);
     }
-    println!("{routes}");
+    let _ = writeln!(out, "{routes}");
     if !a.per_minute.is_empty() {
         let mut minutes = Table::new();
         minutes
@@ -168,6 +192,6 @@ fn print_analysis(a: &Analysis) {
                 m.count.to_string(),
             ]);
         }
-        println!("{minutes}");
+        let _ = writeln!(out, "{minutes}");
     }
 }

@@ -45,7 +45,10 @@ fn init_tracing(format: LogFormat) {
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder
-            .with_ansi(std::env::var_os("NO_COLOR").is_none())
+            .with_ansi(
+                std::env::var_os("NO_COLOR").is_none()
+                    && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            )
             .init(),
         LogFormat::Json => builder.json().init(),
     }

@@ -14,7 +14,10 @@ fn serve(dir: &tempfile::TempDir, name: &str, text: &str) -> (i32, String) {
         .args(["--port", "0", "--admin-port", "0"])
         .output()
         .expect("run mockloop");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -27,7 +30,10 @@ fn broken_yaml_names_file_and_line() {
     );
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("broken.yaml"), "{err}");
-    assert!(err.contains(":6") || err.contains(":7"), "no line in: {err}");
+    assert!(
+        err.contains(":6") || err.contains(":7"),
+        "no line in: {err}"
+    );
 }
 
 #[test]
@@ -69,7 +75,14 @@ fn missing_file_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(support::bin())
         .current_dir(dir.path())
-        .args(["serve", "no-such-file.yaml", "--port", "0", "--admin-port", "0"])
+        .args([
+            "serve",
+            "no-such-file.yaml",
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -18,14 +18,24 @@ struct Failure {
 
 /// The declared response covering `status`: an exact code, then a range, then `default`.
 fn declared_response(op: &Operation, status: u16) -> Option<&spec::Response> {
-    let exact = op.responses.iter().find(|r| r.status == StatusKey::Code(status));
+    let exact = op
+        .responses
+        .iter()
+        .find(|r| r.status == StatusKey::Code(status));
     exact
-        .or_else(|| op.responses.iter().find(|r| r.status == StatusKey::Range((status / 100) as u8)))
+        .or_else(|| {
+            op.responses
+                .iter()
+                .find(|r| r.status == StatusKey::Range((status / 100) as u8))
+        })
         .or_else(|| op.responses.iter().find(|r| r.status == StatusKey::Default))
 }
 
 /// The schema's own `example`, following `$ref`s at the top.
-fn schema_example<'a>(root: &'a serde_json::Value, mut schema: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
+fn schema_example<'a>(
+    root: &'a serde_json::Value,
+    mut schema: &'a serde_json::Value,
+) -> Option<&'a serde_json::Value> {
     for _ in 0..16 {
         if let Some(example) = schema.get("example") {
             return Some(example);
@@ -56,7 +66,10 @@ fn check_operation(mock: &Mock, api: &Api, index: usize, failures: &mut Vec<Fail
     let mut resp = match mock.agent().run(request) {
         Ok(resp) => resp,
         Err(err) => {
-            failures.push(Failure { op: name, what: format!("request failed: {err}") });
+            failures.push(Failure {
+                op: name,
+                what: format!("request failed: {err}"),
+            });
             return;
         }
     };
@@ -67,17 +80,28 @@ fn check_operation(mock: &Mock, api: &Api, index: usize, failures: &mut Vec<Fail
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let bytes = resp.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap_or_default();
+    let bytes = resp
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .unwrap_or_default();
     let Some(declared) = declared_response(op, status) else {
         failures.push(Failure {
             op: name,
-            what: format!("status {status} is not declared: {}", String::from_utf8_lossy(&bytes)),
+            what: format!(
+                "status {status} is not declared: {}",
+                String::from_utf8_lossy(&bytes)
+            ),
         });
         return;
     };
     let no_content = matches!(status, 204 | 205 | 304);
     if no_content && !bytes.is_empty() {
-        failures.push(Failure { op: name, what: format!("status {status} carries a body") });
+        failures.push(Failure {
+            op: name,
+            what: format!("status {status} carries a body"),
+        });
         return;
     }
     if no_content || op.method == spec::Method::Head || !engine::media::is_json(&content_type) {
@@ -95,7 +119,10 @@ fn check_operation(mock: &Mock, api: &Api, index: usize, failures: &mut Vec<Fail
     let instance: serde_json::Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(err) => {
-            failures.push(Failure { op: name, what: format!("body is not JSON: {err}") });
+            failures.push(Failure {
+                op: name,
+                what: format!("body is not JSON: {err}"),
+            });
             return;
         }
     };
@@ -116,7 +143,10 @@ fn check_operation(mock: &Mock, api: &Api, index: usize, failures: &mut Vec<Fail
     let validator = match SchemaValidator::compile(schema, ctx) {
         Ok(v) => v,
         Err(err) => {
-            failures.push(Failure { op: name, what: format!("schema does not compile: {err}") });
+            failures.push(Failure {
+                op: name,
+                what: format!("schema does not compile: {err}"),
+            });
             return;
         }
     };
@@ -156,8 +186,10 @@ fn check_spec(path: &Path) -> Vec<String> {
     }
     let logged = mock.wait_for_logged(sent);
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    let mut report: Vec<String> =
-        failures.into_iter().map(|f| format!("{name}: {}: {}", f.op, f.what)).collect();
+    let mut report: Vec<String> = failures
+        .into_iter()
+        .map(|f| format!("{name}: {}: {}", f.op, f.what))
+        .collect();
     if logged != sent {
         report.push(format!("{name}: {sent} requests sent but {logged} logged"));
     }
@@ -173,10 +205,17 @@ fn every_corpus_operation_gets_a_declared_status_and_a_valid_body() {
     let mut specs: Vec<_> = std::fs::read_dir(corpus_dir())
         .expect("read corpus")
         .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "yaml" || e == "yml"))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "json" || e == "yaml" || e == "yml")
+        })
         .collect();
     specs.sort();
-    assert!(specs.len() >= 20, "only {} descriptions in the corpus", specs.len());
+    assert!(
+        specs.len() >= 20,
+        "only {} descriptions in the corpus",
+        specs.len()
+    );
     // Two workers: the machine has two cores and each spec also runs a server.
     let next = std::sync::atomic::AtomicUsize::new(0);
     let report = std::sync::Mutex::new(Vec::new());
@@ -193,5 +232,10 @@ fn every_corpus_operation_gets_a_declared_status_and_a_valid_body() {
         }
     });
     let report = report.into_inner().unwrap();
-    assert!(report.is_empty(), "{} failures:\n{}", report.len(), report.join("\n"));
+    assert!(
+        report.is_empty(),
+        "{} failures:\n{}",
+        report.len(),
+        report.join("\n")
+    );
 }

@@ -27,7 +27,7 @@ impl CorsPolicy {
         }
     }
 
-    fn allows<'a>(&self, origin: &'a HeaderValue) -> Option<HeaderValue> {
+    fn allows(&self, origin: &HeaderValue) -> Option<HeaderValue> {
         match self {
             CorsPolicy::Any => Some(origin.clone()),
             CorsPolicy::List(list) => {

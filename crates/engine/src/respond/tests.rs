@@ -49,6 +49,10 @@ fn operation(method: Method, path: &str, responses: Vec<Response>) -> Operation 
 }
 
 fn engine(operations: Vec<Operation>) -> Engine {
+    engine_with(operations, false)
+}
+
+fn engine_with(operations: Vec<Operation>, validate: bool) -> Engine {
     let api = Api {
         source: "test.yaml".to_owned(),
         version: SpecVersion::OpenApi30,
@@ -61,13 +65,7 @@ fn engine(operations: Vec<Operation>) -> Engine {
         root: Arc::new(json!({})),
         warnings: Vec::new(),
     };
-    Engine::new(
-        Arc::new(api),
-        EngineOptions {
-            seed: 1,
-            validate: false,
-        },
-    )
+    Engine::new(Arc::new(api), EngineOptions { seed: 1, validate })
 }
 
 fn send(engine: &Engine, method: &str, path: &str, headers: &[(&str, &str)]) -> MockResponse {
@@ -245,7 +243,10 @@ fn prewarming_gives_the_same_answers() {
         let mut literal = operation(
             Method::Get,
             "/me",
-            vec![response(StatusKey::Code(200), vec![media("application/json", None, &[])])],
+            vec![response(
+                StatusKey::Code(200),
+                vec![media("application/json", None, &[])],
+            )],
         );
         generated(&mut literal);
         let mut templated = literal.clone();
@@ -260,4 +261,56 @@ fn prewarming_gives_the_same_answers() {
         assert_eq!(a.body, b.body, "{path}");
         assert!(a.body.starts_with(b"{\"id\":"), "{path}: {:?}", a.body);
     }
+}
+
+/// The operation's own 422 is sent for an invalid request, and the violations travel in a
+/// header, since the description's error body cannot say what was wrong.
+#[test]
+fn own_rejection_responses_carry_the_violations_in_a_header() {
+    let mut op = operation(
+        Method::Get,
+        "/items",
+        vec![
+            response(
+                StatusKey::Code(200),
+                vec![media("application/json", Some(json!([])), &[])],
+            ),
+            response(
+                StatusKey::Code(422),
+                vec![media(
+                    "application/json",
+                    Some(json!({"error": "bad"})),
+                    &[],
+                )],
+            ),
+        ],
+    );
+    op.parameters.push(spec::Parameter {
+        name: "limit".to_owned(),
+        location: spec::ParamLocation::Query,
+        required: false,
+        style: spec::ParamStyle::Form,
+        explode: true,
+        allow_empty_value: false,
+        allow_reserved: false,
+        schema: Some(json!({"type": "integer"})),
+        content_type: None,
+        example: None,
+        deprecated: false,
+    });
+    let engine = engine_with(vec![op], true);
+    let resp = engine.respond(&MockRequest {
+        method: &http::Method::GET,
+        path: "/items",
+        query: Some("limit=abc"),
+        headers: &http::HeaderMap::new(),
+        body: &[],
+        nonce: 0,
+    });
+    assert_eq!(resp.status, 422);
+    assert_eq!(&resp.body[..], br#"{"error":"bad"}"#);
+    let list: Value =
+        serde_json::from_slice(resp.headers[crate::respond::VIOLATIONS_HEADER].as_bytes()).unwrap();
+    assert_eq!(list[0]["in"], "query");
+    assert_eq!(list[0]["name"], "limit");
 }

@@ -925,7 +925,14 @@ fn form_lists_of_objects_inside_any_of_read_back() {
         &b"custom_fields[0][name]=a&custom_fields[0][value]=b"[..],
         b"custom_fields=",
     ] {
-        let verdict = check(&op, Req { headers: vec![ct], body, ..Req::default() });
+        let verdict = check(
+            &op,
+            Req {
+                headers: vec![ct],
+                body,
+                ..Req::default()
+            },
+        );
         assert_eq!(verdict, Verdict::Valid, "{}", String::from_utf8_lossy(body));
     }
 }
@@ -937,7 +944,24 @@ fn multipart_bodies_with_a_non_object_schema_are_only_checked_for_form() {
     let op = body_op(true, vec![media("multipart/form-data", schema)]);
     let ct: (&str, &[u8]) = ("content-type", b"multipart/form-data; boundary=b0");
     let body = b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n--b0--\r\n";
-    assert_eq!(check(&op, Req { headers: vec![ct], body, ..Req::default() }), Verdict::Valid);
-    let broken = check(&op, Req { headers: vec![ct], body: b"--b0\r\nnot a part", ..Req::default() });
+    assert_eq!(
+        check(
+            &op,
+            Req {
+                headers: vec![ct],
+                body,
+                ..Req::default()
+            }
+        ),
+        Verdict::Valid
+    );
+    let broken = check(
+        &op,
+        Req {
+            headers: vec![ct],
+            body: b"--b0\r\nnot a part",
+            ..Req::default()
+        },
+    );
     assert!(matches!(broken, Verdict::Malformed(_)), "{broken:?}");
 }
