@@ -3,7 +3,8 @@
 //! A value is built from the facts gathered for it (see `facts`): `$ref`s and `allOf` parts
 //! are merged by reference, never copied; `oneOf`/`anyOf` pick one branch (by
 //! `discriminator` where there is one) and a `oneOf` value is checked against the other
-//! branches with the validator unless the branches are provably disjoint. A schema's
+//! branches with the validator unless the branches are provably disjoint (or read as
+//! `anyOf`, as the translation does when two branches cannot be told apart). A schema's
 //! `example` (or `default`) is used when it validates. Circular schemas stay bounded: past
 //! a soft depth, inside a reference cycle, or once a value budget is spent, optional
 //! properties are left out, arrays take their minimum size, nullable values become `null`
@@ -23,7 +24,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value};
 
-use crate::schema::{ASSERTED_FORMATS, Direction, SchemaContext, SchemaValidator, is_excluded};
+use crate::schema::{
+    ASSERTED_FORMATS, Direction, SchemaCache, SchemaContext, SchemaValidator, indistinct_branches,
+    is_excluded,
+};
 use facts::{Bound, Choice, Facts, Node, Reader, Types};
 use pattern::Pattern;
 
@@ -52,17 +56,24 @@ static ANYTHING: Value = Value::Bool(true);
 /// different document.
 #[derive(Default)]
 pub struct GenCache {
-    patterns: RwLock<HashMap<Box<str>, Vec<(u32, Arc<Pattern>)>>>,
+    patterns: RwLock<PatternMap>,
     formats: RwLock<HashMap<Box<str>, Arc<SchemaValidator>>>,
     nodes: RwLock<NodeCache>,
+    /// Translated and compiled `$ref` targets, shared by all the validators below.
+    schemas: SchemaCache,
 }
+
+/// Compiled patterns by source, one per repeat bound asked for.
+type PatternMap = HashMap<Box<str>, Vec<(u32, Arc<Pattern>)>>;
 
 #[derive(Default)]
 struct NodeCache {
     /// Address of the document the entries belong to.
     root: usize,
     validators: HashMap<(usize, Direction), Option<Arc<SchemaValidator>>>,
-    disjoint: HashMap<(usize, Direction), bool>,
+    /// Per `oneOf` list: whether a value built from one branch needs no check against the
+    /// others.
+    unchecked: HashMap<(usize, Direction), bool>,
 }
 
 impl std::fmt::Debug for GenCache {
@@ -126,7 +137,7 @@ impl GenCache {
     /// (inline in the caller's schema) every time.
     fn validator(&self, node: Node<'_>, ctx: SchemaContext<'_>) -> Option<Arc<SchemaValidator>> {
         let compile = || {
-            SchemaValidator::compile(node.schema, ctx)
+            SchemaValidator::compile_with(node.schema, ctx, &self.schemas)
                 .ok()
                 .map(Arc::new)
         };
@@ -149,9 +160,9 @@ impl GenCache {
         compiled
     }
 
-    /// Whether the branches at `list` are provably disjoint, computed once per list inside
-    /// the document.
-    fn disjoint(
+    /// Whether the `oneOf` at `list` needs no exclusivity check, computed once per list
+    /// inside the document.
+    fn unchecked(
         &self,
         list: &[Value],
         in_root: bool,
@@ -166,13 +177,13 @@ impl GenCache {
         {
             let read = self.nodes.read().unwrap_or_else(PoisonError::into_inner);
             if read.root == root {
-                if let Some(&found) = read.disjoint.get(&key) {
+                if let Some(&found) = read.unchecked.get(&key) {
                     return found;
                 }
             }
         }
         let result = compute();
-        self.write_nodes(root).disjoint.insert(key, result);
+        self.write_nodes(root).unchecked.insert(key, result);
         result
     }
 
@@ -180,7 +191,7 @@ impl GenCache {
         let mut write = self.nodes.write().unwrap_or_else(PoisonError::into_inner);
         if write.root != root {
             write.validators.clear();
-            write.disjoint.clear();
+            write.unchecked.clear();
             write.root = root;
         }
         write
@@ -188,7 +199,7 @@ impl GenCache {
 }
 
 enum CacheSlot<'a> {
-    Owned(GenCache),
+    Owned(Box<GenCache>),
     Shared(&'a GenCache),
 }
 
@@ -212,7 +223,7 @@ impl<'a> Generator<'a> {
     pub fn new(ctx: SchemaContext<'a>) -> Self {
         Generator {
             ctx,
-            cache: CacheSlot::Owned(GenCache::default()),
+            cache: CacheSlot::Owned(Box::default()),
         }
     }
 
@@ -226,7 +237,7 @@ impl<'a> Generator<'a> {
 
     /// An instance of `schema`; the same `seed` gives the same value.
     pub fn generate(&self, schema: &Value, seed: u64) -> Value {
-        let cache = match &self.cache {
+        let cache: &GenCache = match &self.cache {
             CacheSlot::Owned(cache) => cache,
             CacheSlot::Shared(cache) => cache,
         };
@@ -500,7 +511,9 @@ impl<'s> Run<'_, 's> {
         if container { 2 } else { 0 }
     }
 
-    /// Whether `value` (built from branch `index`) matches no other branch of a `oneOf`.
+    /// Whether `value` (built from branch `index`) matches no other branch of a `oneOf`,
+    /// or need not: the branches are provably disjoint, or two of them cannot be told
+    /// apart, which makes the translation read the `oneOf` as `anyOf`.
     fn only_branch(
         &mut self,
         list: &'s [Value],
@@ -509,8 +522,9 @@ impl<'s> Run<'_, 's> {
         value: &Value,
     ) -> bool {
         let reader = self.reader();
-        if self.cache.disjoint(list, in_root, self.ctx, || {
+        if self.cache.unchecked(list, in_root, self.ctx, || {
             branches_disjoint(reader, list, in_root)
+                || indistinct_branches(reader.root, reader.direction, list)
         }) {
             return true;
         }
@@ -561,9 +575,7 @@ impl<'s> Run<'_, 's> {
                 return fits[self.rng.random_range(0..fits.len())].clone();
             }
             // Nothing listed fits the other constraints; null may still be allowed.
-            if facts.listed_allows(&Value::Null)
-                && facts.types.is_none_or(|t| t.has(Types::NULL))
-            {
+            if facts.listed_allows(&Value::Null) && facts.types.is_none_or(|t| t.has(Types::NULL)) {
                 return Value::Null;
             }
             self.invalid = true;
@@ -637,6 +649,7 @@ impl<'s> Run<'_, 's> {
         self.depth += 1;
         let mut out = Map::new();
         let groups = property_groups(facts);
+        let forbidden = self.forbidden_sets(facts);
         for (name, nodes) in &groups {
             if out.contains_key(*name) {
                 continue;
@@ -649,6 +662,7 @@ impl<'s> Run<'_, 's> {
                         .iter()
                         .any(|n| is_excluded(self.ctx.root, n.schema, self.ctx.direction))
                     || out.len() >= max_props
+                    || completes_forbidden(&forbidden, facts, &out, name)
                     || !tagged && (pressure || !self.rng.random_bool(rate));
                 if skip {
                     continue;
@@ -685,7 +699,10 @@ impl<'s> Run<'_, 's> {
             if out.len() >= facts.min_props as usize {
                 break;
             }
-            if !out.contains_key(*name) && facts.allows_name(name) {
+            if !out.contains_key(*name)
+                && facts.allows_name(name)
+                && !completes_forbidden(&forbidden, facts, &out, name)
+            {
                 let failed_before = std::mem::take(&mut self.invalid);
                 let value = self.property(facts, name, nodes);
                 let failed = std::mem::replace(&mut self.invalid, failed_before);
@@ -717,6 +734,29 @@ impl<'s> Run<'_, 's> {
         self.depth -= 1;
         self.open.truncate(mark);
         Value::Object(out)
+    }
+
+    /// The name sets a `not: {required: [...]}` forbids an object to have all of.
+    fn forbidden_sets(&self, facts: &Facts<'s>) -> Vec<&'s [Value]> {
+        facts
+            .nots
+            .iter()
+            .filter_map(|node| crate::schema::resolve(self.ctx.root, node.schema))
+            .filter_map(|schema| match schema {
+                Value::Object(map) => {
+                    let only_required = map.keys().all(|k| {
+                        matches!(k.as_str(), "required" | "type" | "description" | "title")
+                    }) && map.get("type").is_none_or(|t| t == "object");
+                    match map.get("required") {
+                        Some(Value::Array(names)) if only_required && !names.is_empty() => {
+                            Some(names.as_slice())
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// The value of property `name`: its declarations plus the `additionalProperties`
@@ -824,15 +864,22 @@ impl<'s> Run<'_, 's> {
         let max = facts.max_len.map_or(usize::MAX, |m| m as usize).max(min);
         if let Some(first) = facts.patterns.first() {
             let pattern = self.cache.pattern(first, max_repeat(min, max));
-            let others_match = |run: &Self, text: &str| {
+            // What a sample of the first pattern must still be checked for: the other
+            // patterns, and an asserted format.
+            let rest_ok = |run: &Self, text: &str| {
                 facts.patterns[1..]
                     .iter()
                     .all(|p| run.cache.pattern(p, 8).is_match(text))
+                    && facts.format.is_none_or(|f| {
+                        !ASSERTED_FORMATS.contains(&f) || run.cache.format_ok(f, text)
+                    })
             };
+            let mut fallback = None;
             if let Some(text) = pattern.sample(&mut self.rng, min, max) {
-                if others_match(self, &text) {
+                if rest_ok(self, &text) {
                     return Value::String(text);
                 }
+                fallback = Some(text);
             }
             // The pattern could not be sampled in the window: maybe an ordinary value fits.
             let candidates = [
@@ -842,14 +889,17 @@ impl<'s> Run<'_, 's> {
                 hint.and_then(|h| text::for_name(&mut self.rng, h)),
                 Some(text::filler(&mut self.rng, min, max)),
             ];
-            let mut fallback = String::new();
             for candidate in candidates.into_iter().flatten() {
-                if pattern.is_match(&candidate) && others_match(self, &candidate) {
+                let fits = (min..=max).contains(&candidate.chars().count());
+                if fits && pattern.is_match(&candidate) && rest_ok(self, &candidate) {
                     return Value::String(candidate);
                 }
-                fallback = candidate;
+                fallback.get_or_insert(candidate);
             }
-            return Value::String(fallback);
+            // Nothing satisfies everything (the schema may well be unsatisfiable): say so,
+            // so that an optional property is left out rather than sent broken.
+            self.invalid = true;
+            return Value::String(fallback.unwrap_or_default());
         }
         let fits = |text: &String| (min..=max).contains(&text.chars().count());
         if let Some(format) = facts.format {
@@ -1167,6 +1217,24 @@ fn property_groups<'s>(facts: &Facts<'s>) -> Vec<(&'s str, Vec<Node<'s>>)> {
         }
     }
     groups
+}
+
+/// Whether adding property `name` to `out` (which will also get every required name)
+/// would give it all the names of one of the `forbidden` sets.
+fn completes_forbidden(
+    forbidden: &[&[Value]],
+    facts: &Facts<'_>,
+    out: &Map<String, Value>,
+    name: &str,
+) -> bool {
+    forbidden.iter().any(|set| {
+        set.iter().any(|n| n.as_str() == Some(name))
+            && set.iter().all(|n| {
+                n.as_str().is_some_and(|n| {
+                    n == name || out.contains_key(n) || facts.required.contains(&n)
+                })
+            })
+    })
 }
 
 fn declares(part: &Map<String, Value>, name: &str) -> bool {

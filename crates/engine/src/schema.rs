@@ -20,22 +20,52 @@
 //! - `oneOf` with a `discriminator` becomes `anyOf`: the tag, not an exclusive match,
 //!   selects the branch, and real descriptions routinely have branches that overlap
 //!   (read strictly, every instance would match several and be rejected);
+//! - so does a `oneOf` two of whose branches cannot be told apart, each accepting every
+//!   value the other describes as far as a structural comparison shows (branches that
+//!   differ only in annotations, open objects that require nothing setting them apart):
+//!   read strictly, a value built from either matches both and is rejected (see
+//!   `overlap`);
 //! - `required` leaves out properties that are `readOnly` (request) or `writeOnly`
 //!   (response) in the schema's own scope: its `properties` and those of its `allOf` parts;
+//! - `required` also leaves out names the schema forbids itself: it has
+//!   `additionalProperties: false` and neither its `properties`/`patternProperties` nor,
+//!   beside `$ref`/`allOf`/`anyOf`/`oneOf`, its parts declare them (read literally, no
+//!   value could be valid);
 //! - `format` is kept for the formats we assert (date-time, date, time, email, uuid, uri,
 //!   uri-reference, hostname, ipv4, ipv6) and dropped otherwise, so unknown or loosely used
 //!   formats never reject a value;
-//! - keywords whose values are malformed (`required: true`, `minimum: "1"`) are dropped
-//!   rather than failing the whole schema, and so are patterns that do not compile.
+//! - a `pattern` that only describes an asserted `format`, a literal holding characters no
+//!   value of the format can contain (`YYYY-MM-DD` beside `format: date`, `HH:mm:SS`
+//!   beside `format: time`), is dropped: as a regex it would reject every valid value;
+//! - keywords whose values are malformed (`required: true`, `minimum: "1"`, an empty
+//!   `enum`) are dropped rather than failing the whole schema, and so are patterns that do
+//!   not compile.
+//!
+//! Validation follows `$ref`s through a table of translated targets shared by the
+//! validators of a document ([`SchemaCache`]): each target is compiled once, when an
+//! instance first reaches it, however densely the schemas reference each other (see
+//! `shared`). A target that does not compile accepts every value, like a dangling
+//! reference. For the same reason `unevaluatedProperties` / `unevaluatedItems` are read
+//! statically: whatever any in-place subschema declares counts as evaluated, whether or not
+//! that branch matched (slightly more lenient than the standard reading, never stricter).
 
+mod overlap;
+mod shared;
 mod translate;
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
+use shared::Defs;
+pub use shared::SchemaCache;
+
+pub(crate) use overlap::indistinct_branches;
 pub(crate) use translate::{
-    ASSERTED_FORMATS, excluded_names, has_discriminator, is_excluded, is_nullable, resolve,
+    ASSERTED_FORMATS, describes_format, has_discriminator, is_excluded, is_nullable,
+    required_names, resolve,
 };
 
 /// Whether a schema is read for a request (readOnly properties are not expected) or for a
@@ -77,6 +107,8 @@ impl std::fmt::Display for SchemaViolation {
 /// A compiled schema, ready to validate many instances. `Send + Sync`: share it.
 pub struct SchemaValidator {
     inner: jsonschema::Validator,
+    /// The `$ref` targets `inner` reaches (see [`SchemaCache`]).
+    defs: Arc<Defs>,
 }
 
 impl std::fmt::Debug for SchemaValidator {
@@ -85,52 +117,83 @@ impl std::fmt::Debug for SchemaValidator {
     }
 }
 
-/// How many broken patterns one compilation drops before giving up.
-const MAX_PATTERN_REPAIRS: usize = 64;
+/// Nesting of `$ref` targets followed while listing violations.
+const MAX_REPORT_NESTING: usize = 64;
 
 impl SchemaValidator {
-    /// Compiles `schema` (which may be or contain `$ref`s into `ctx.root`).
+    /// Compiles `schema` (which may be or contain `$ref`s into `ctx.root`) on its own.
+    /// Compiling many schemas of one document? Use [`SchemaValidator::compile_with`].
     ///
     /// Fails only when the translated schema is still rejected by the JSON Schema compiler,
-    /// which malformed-keyword clean-up makes rare.
+    /// which malformed-keyword clean-up makes rare. `$ref` targets are compiled when an
+    /// instance first reaches them; one that does not compile accepts every value.
     pub fn compile(schema: &Value, ctx: SchemaContext<'_>) -> Result<SchemaValidator, String> {
-        let mut document = to_json_schema(schema, ctx);
-        let options = jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft202012)
-            .should_validate_formats(true)
-            .should_ignore_unknown_formats(true);
-        for _ in 0..MAX_PATTERN_REPAIRS {
-            match options.build(&document) {
-                Ok(inner) => return Ok(SchemaValidator { inner }),
-                Err(err) => {
-                    // A pattern that our regex engine cannot compile (backreferences, exotic
-                    // ECMA syntax) would make the whole schema unusable; drop just that
-                    // keyword and try again.
-                    // Whichever path the error reports (metaschema failures put the schema
-                    // location in `instance_path`), its instance is the offending pattern.
-                    let removed = match err.instance.as_ref() {
-                        Value::String(pattern) => drop_pattern(&mut document, pattern),
-                        _ => false,
-                    };
-                    if !removed {
-                        let at = err.instance_path.as_str();
-                        return Err(format!("invalid schema at #{at}: {err}"));
-                    }
-                }
-            }
-        }
-        Err("invalid schema: too many patterns that do not compile".to_owned())
+        SchemaValidator::compile_with(schema, ctx, &SchemaCache::new())
+    }
+
+    /// Compiles `schema` sharing the translated and compiled `$ref` targets of
+    /// `ctx.root` kept in `cache`: each target is then translated and compiled once for all
+    /// the validators of the document.
+    pub fn compile_with(
+        schema: &Value,
+        ctx: SchemaContext<'_>,
+        cache: &SchemaCache,
+    ) -> Result<SchemaValidator, String> {
+        let defs = cache.defs(ctx);
+        let translated = defs.translate(schema, ctx);
+        let inner = defs.build(translated)?;
+        Ok(SchemaValidator { inner, defs })
     }
 
     /// Every violation of `instance`; empty when it is valid.
     pub fn validate(&self, instance: &Value) -> Vec<SchemaViolation> {
-        self.inner
-            .iter_errors(instance)
-            .map(|err| SchemaViolation {
-                instance_path: err.instance_path.as_str().to_owned(),
-                message: describe(&err),
-            })
-            .collect()
+        let mut out = Vec::new();
+        self.collect(&self.inner, instance, "", 0, &mut out);
+        out
+    }
+
+    /// Adds the violations of `instance` (at `prefix`) against `validator`, replacing a
+    /// failed `$ref` with the violations its target reports.
+    fn collect(
+        &self,
+        validator: &jsonschema::Validator,
+        instance: &Value,
+        prefix: &str,
+        nesting: usize,
+        out: &mut Vec<SchemaViolation>,
+    ) {
+        for err in validator.iter_errors(instance) {
+            let instance_path = format!("{prefix}{}", err.instance_path.as_str());
+            let target = match &err.kind {
+                jsonschema::error::ValidationErrorKind::Custom { message } => message
+                    .strip_prefix(shared::REF_FAILED)
+                    .and_then(|index| index.parse().ok())
+                    .and_then(|index| self.defs.target(index)),
+                _ => None,
+            };
+            match target {
+                Some(target) => match target.validator() {
+                    Some(inner) if nesting < MAX_REPORT_NESTING => {
+                        let before = out.len();
+                        self.collect(inner, &err.instance, &instance_path, nesting + 1, out);
+                        if out.len() == before {
+                            out.push(SchemaViolation {
+                                instance_path,
+                                message: "does not match its schema".to_owned(),
+                            });
+                        }
+                    }
+                    _ => out.push(SchemaViolation {
+                        instance_path,
+                        message: "does not match its schema".to_owned(),
+                    }),
+                },
+                None => out.push(SchemaViolation {
+                    instance_path,
+                    message: describe(&err),
+                }),
+            }
+        }
     }
 
     /// Whether `instance` is valid; cheaper than [`SchemaValidator::validate`] when the
@@ -144,7 +207,23 @@ impl SchemaValidator {
 /// dialect translated, every reachable `$ref` target under `$defs` (see the module docs).
 /// Useful wherever a plain JSON Schema is needed (tool schemas, documentation).
 pub fn to_json_schema(schema: &Value, ctx: SchemaContext<'_>) -> Value {
-    translate::Translator::new(ctx).run(schema)
+    let mut names = HashMap::new();
+    let (top, mut defs) = translate::Translator::new(ctx, &mut names).run(schema);
+    if defs.is_empty() {
+        return top;
+    }
+    defs.sort_by_key(|(index, _)| *index);
+    let defs: Map<String, Value> = defs
+        .into_iter()
+        .map(|(i, d)| (format!("d{i}"), d))
+        .collect();
+    match top {
+        Value::Object(mut map) => {
+            map.insert("$defs".to_owned(), Value::Object(defs));
+            Value::Object(map)
+        }
+        other => json!({ "$defs": defs, "allOf": [other] }),
+    }
 }
 
 /// Removes every `pattern` keyword and `patternProperties` entry spelled `pattern` from a
@@ -211,7 +290,7 @@ fn describe(err: &jsonschema::ValidationError<'_>) -> String {
             };
             format!("{instance} is not of type {expected}")
         }
-        Kind::AdditionalProperties { unexpected } => {
+        Kind::AdditionalProperties { unexpected } | Kind::UnevaluatedProperties { unexpected } => {
             format!("unexpected properties: {}", unexpected.join(", "))
         }
         Kind::AnyOf { .. } => format!("{instance} matches none of the allowed schemas (anyOf)"),

@@ -3,11 +3,12 @@
 //!
 //! The reading mirrors the validator's translation (see `schema::translate`): nullable
 //! handling, boolean exclusive bounds, `$ref` siblings applied with their target, malformed
-//! keyword values ignored, and `required` filtered by direction within each schema's scope.
+//! keyword values ignored, and `required` read through `schema::required_names` (filtered by
+//! direction within each schema's scope, names the schema itself forbids left out).
 
 use serde_json::{Map, Value};
 
-use crate::schema::{Direction, excluded_names, has_discriminator, is_nullable};
+use crate::schema::{Direction, describes_format, has_discriminator, is_nullable, required_names};
 
 /// A schema to read, and whether it lives inside the bundled document (so its address is
 /// stable for as long as the document is, and can key caches).
@@ -192,18 +193,15 @@ impl<'s> Facts<'s> {
             });
         }
         if let Some(Value::String(reference)) = map.get("$ref") {
-            match spec::resolve_ref(reader.root, reference) {
-                Some(target) => {
-                    self.refs.push(reference);
-                    self.targets.push(target as *const Value as usize);
-                    let target = Node {
-                        schema: target,
-                        in_root: true,
-                    };
-                    self.gather_at(reader, target, false, hops + 1);
-                }
-                // A dangling reference accepts anything, as in the validator.
-                None => {}
+            // A dangling reference accepts anything, as in the validator.
+            if let Some(target) = spec::resolve_ref(reader.root, reference) {
+                self.refs.push(reference);
+                self.targets.push(target as *const Value as usize);
+                let target = Node {
+                    schema: target,
+                    in_root: true,
+                };
+                self.gather_at(reader, target, false, hops + 1);
             }
         }
         for (key, value) in map {
@@ -226,8 +224,11 @@ impl<'s> Facts<'s> {
         let sub = |schema: &'s Value| Node { schema, in_root };
         match key {
             "enum" => {
+                // An empty list is ignored, as in the translation.
                 if let Value::Array(options) = value {
-                    self.enums.push((options, nullable));
+                    if !options.is_empty() {
+                        self.enums.push((options, nullable));
+                    }
                 }
             }
             "const" => self.consts.push((value, nullable)),
@@ -237,8 +238,11 @@ impl<'s> Facts<'s> {
                 }
             }
             "pattern" => {
+                // A pattern that only describes the format is ignored, as in the translation.
                 if let Value::String(pattern) = value {
-                    self.patterns.push(pattern);
+                    if !describes_format(map, pattern) {
+                        self.patterns.push(pattern);
+                    }
                 }
             }
             "minLength" => self.min_len = self.min_len.max(count(value).unwrap_or(0)),
@@ -289,12 +293,9 @@ impl<'s> Facts<'s> {
                 }
             }
             "required" => {
-                if let Value::Array(names) = value {
-                    let excluded = excluded_names(reader.root, map, reader.direction);
-                    for name in names.iter().filter_map(Value::as_str) {
-                        if !excluded.contains(&name) && !self.required.contains(&name) {
-                            self.required.push(name);
-                        }
+                for name in required_names(reader.root, map, reader.direction) {
+                    if !self.required.contains(&name) {
+                        self.required.push(name);
                     }
                 }
             }

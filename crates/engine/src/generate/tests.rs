@@ -289,3 +289,152 @@ fn different_seeds_give_different_values() {
     let values = check(schema);
     assert!(values.iter().any(|v| *v != values[0]));
 }
+
+#[test]
+fn a_pattern_that_only_describes_the_format_is_ignored() {
+    // From a payments webhook description: the display form `HH:mm:SS` written as the
+    // pattern of a `format: time` string. As a regex no time matches it.
+    let values = check(
+        json!({"type": "object", "required": ["closingTime"], "properties": {
+            "closingTime": {"type": "string", "format": "time", "pattern": "HH:mm:SS"}
+        }}),
+    );
+    assert!(
+        values
+            .iter()
+            .all(|v| v["closingTime"].as_str().is_some_and(|t| t != "HH:mm:SS"))
+    );
+    // A pattern the format can meet still gets a value that satisfies both.
+    let values = check(
+        json!({"type": "object", "required": ["day"], "properties": {
+            "day": {"type": "string", "format": "date", "pattern": "^20"}
+        }}),
+    );
+    assert!(
+        values
+            .iter()
+            .all(|v| v["day"].as_str().is_some_and(|d| d.starts_with("20")))
+    );
+}
+
+#[test]
+fn a_pattern_that_breaks_the_format_leaves_an_optional_property_out() {
+    // A real regex that no value of the format can match: nothing valid exists, so an
+    // optional property is left out rather than sent broken.
+    let values = check(json!({"type": "object", "properties": {
+        "day": {"type": "string", "format": "date", "pattern": "^[a-z]+$"},
+        "name": {"type": "string"}
+    }}));
+    assert!(values.iter().all(|v| v.get("day").is_none()));
+}
+
+#[test]
+fn an_empty_enum_is_ignored() {
+    // From a chat platform description: `enum: []` beside the real list in `allOf`.
+    let root = json!({"components": {"schemas": {
+        "Status": {"type": "integer", "enum": [0, 1, 2]}
+    }}});
+    let schema = json!({"type": "integer", "enum": [],
+        "allOf": [{"$ref": "#/components/schemas/Status"}]});
+    for value in check_in(&root, &schema, Direction::Request) {
+        assert!(
+            value.as_i64().is_some_and(|n| (0..=2).contains(&n)),
+            "{value}"
+        );
+    }
+}
+
+#[test]
+fn a_required_name_the_schema_forbids_is_not_generated() {
+    // From an issue-tracker description: `defaultScreen` is required, but the schema is
+    // closed and declares no such property.
+    let values = check(json!({
+        "type": "object",
+        "required": ["defaultScreen"],
+        "properties": {"edit": {"type": "integer"}, "default": {"type": "integer"}},
+        "additionalProperties": false
+    }));
+    assert!(values.iter().all(|v| v.get("defaultScreen").is_none()));
+    // Declared by a part, the name stays required.
+    let root = json!({"definitions": {
+        "Base": {"type": "object", "properties": {"id": {"type": "string"}}}
+    }});
+    let schema = json!({
+        "allOf": [{"$ref": "#/definitions/Base"}],
+        "required": ["id"],
+        "additionalProperties": false
+    });
+    for value in check_in(&root, &schema, Direction::Response) {
+        assert!(value.get("id").is_some(), "{value}");
+    }
+}
+
+#[test]
+fn not_required_pairs_are_avoided() {
+    // From an AI platform description: an image given by URL or by file id, never both.
+    let values = check(json!({
+        "type": "object",
+        "properties": {
+            "image_url": {"type": "string", "format": "uri"},
+            "file_id": {"type": "string"}
+        },
+        "anyOf": [{"required": ["image_url"]}, {"required": ["file_id"]}],
+        "not": {"required": ["image_url", "file_id"]},
+        "additionalProperties": false
+    }));
+    for value in values {
+        let both = value.get("image_url").is_some() && value.get("file_id").is_some();
+        assert!(!both, "{value}");
+    }
+}
+
+#[test]
+fn one_of_branches_that_cannot_be_told_apart_are_read_as_any_of() {
+    // Reduced from an incident-management description. Two branches that differ only in
+    // their examples: every value matches both.
+    let root = json!({"components": {"schemas": {
+        "Ref": {"type": "object", "required": ["type", "id"], "properties": {
+            "id": {"type": "string", "example": "P123"},
+            "type": {"type": "string", "example": "service_reference"}
+        }},
+        "UserRef": {"allOf": [{"$ref": "#/components/schemas/Ref"}, {
+            "type": "object", "properties": {"type": {"type": "string", "enum": ["user_reference"]}}
+        }]}
+    }}});
+    let agent = json!({"type": "object", "required": ["agent"], "properties": {"agent": {
+        "oneOf": [
+            {"$ref": "#/components/schemas/UserRef"},
+            {"$ref": "#/components/schemas/Ref"},
+            {"type": "object", "required": ["type", "id"], "properties": {
+                "id": {"type": "string", "example": "PT4KHRS"},
+                "type": {"type": "string", "example": "incident_workflow_reference"}
+            }}
+        ]
+    }}});
+    check_in(&root, &agent, Direction::Response);
+    // Open objects that require nothing: any object matches every branch.
+    check(
+        json!({"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}},
+        "oneOf": [
+            {"title": "Nagios", "type": "object", "properties": {
+                "type": {"type": "string"}, "host": {"type": "string"},
+                "details": {"type": "object"}}},
+            {"title": "Api", "type": "object", "properties": {
+                "type": {"type": "string"}, "service_key": {"type": "string"},
+                "details": {"type": "object"}}},
+            {"title": "WebTrigger", "type": "object", "properties": {
+                "type": {"type": "string"}, "details": {"type": "string"}}}
+        ]}),
+    );
+    // The same, one level down, around a nested oneOf that can be made exclusive.
+    let value = json!({"oneOf": [
+        {"type": "object", "properties": {"value": {"type": "boolean", "nullable": true}}},
+        {"type": "object", "properties": {"value": {"type": "number", "nullable": true}}}
+    ]});
+    check(json!({"oneOf": [
+        {"type": "object", "title": "By name", "properties": {
+            "name": {"type": "string", "maxLength": 50}, "value": value.clone()}},
+        {"type": "object", "title": "By id", "properties": {
+            "id": {"type": "string"}, "value": value}}
+    ]}));
+}

@@ -250,3 +250,214 @@ fn translation_keeps_each_target_once() {
     );
     assert_eq!(doc["$defs"].as_object().map(|d| d.len()), Some(2));
 }
+
+#[test]
+fn a_required_name_the_schema_forbids_is_dropped() {
+    let root = json!({"definitions": {
+        "Base": {"type": "object", "properties": {"id": {"type": "string"}}}
+    }});
+    let v = validator(
+        &root,
+        json!({"type": "object", "required": ["defaultScreen", "edit"],
+               "properties": {"edit": {"type": "integer"}}, "additionalProperties": false}),
+        Direction::Request,
+    );
+    assert!(v.is_valid(&json!({"edit": 1})));
+    assert!(!v.is_valid(&json!({"edit": 1, "defaultScreen": 2})));
+    assert!(!v.is_valid(&json!({})));
+    // A name a part declares (the unevaluatedProperties reading) stays required.
+    let v = validator(
+        &root,
+        json!({"allOf": [{"$ref": "#/definitions/Base"}], "required": ["id"],
+               "additionalProperties": false}),
+        Direction::Request,
+    );
+    assert!(v.is_valid(&json!({"id": "x"})));
+    assert!(!v.is_valid(&json!({})));
+}
+
+#[test]
+fn one_of_is_exclusive_unless_branches_cannot_be_told_apart() {
+    let root = json!({});
+    let strict = [
+        (
+            json!({"oneOf": [{"type": "integer"}, {"type": "number"}]}),
+            json!(3),
+        ),
+        (
+            json!({"oneOf": [
+                {"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}}},
+                {"type": "object", "required": ["b"], "properties": {"b": {"type": "string"}}}
+            ]}),
+            json!({"a": "x", "b": "y"}),
+        ),
+        (
+            json!({"oneOf": [{"type": "string"}, {"type": "string", "format": "date"}]}),
+            json!("2024-01-02"),
+        ),
+    ];
+    for (schema, both) in strict {
+        let v = validator(&root, schema, Direction::Response);
+        assert!(!v.is_valid(&both), "{both}");
+    }
+    let lenient = [
+        (
+            json!({"oneOf": [
+                {"type": "object", "required": ["id"], "properties": {
+                    "id": {"type": "string", "example": "a"}}},
+                {"type": "object", "required": ["id"], "properties": {
+                    "id": {"type": "string", "example": "b"}}}
+            ]}),
+            json!({"id": "x"}),
+        ),
+        (
+            json!({"oneOf": [
+                {"type": "object", "properties": {"name": {"type": "string"}}},
+                {"type": "object", "properties": {"id": {"type": "string"}}}
+            ]}),
+            json!({"name": "n"}),
+        ),
+    ];
+    for (schema, both) in lenient {
+        let v = validator(&root, schema, Direction::Response);
+        assert!(v.is_valid(&both), "{both}");
+        assert!(!v.is_valid(&json!("not an object")));
+    }
+}
+
+#[test]
+fn violations_inside_references_keep_their_paths() {
+    let root = json!({"definitions": {
+        "Item": {"type": "object", "required": ["n"], "properties": {
+            "n": {"type": "integer"}, "s": {"type": "string"}}},
+        "List": {"type": "object", "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/definitions/Item"}}}}
+    }});
+    let v = validator(
+        &root,
+        json!({"$ref": "#/definitions/List"}),
+        Direction::Response,
+    );
+    let bad = v.validate(&json!({"items": [{"n": 1}, {"n": "x", "s": 2}, {}]}));
+    let mut found = paths(&bad);
+    found.sort_unstable();
+    assert_eq!(found, ["/items/1/n", "/items/1/s", "/items/2"]);
+    assert!(bad.iter().all(|b| !b.message.contains('\u{1}')), "{bad:?}");
+}
+
+#[test]
+fn unevaluated_keywords_see_through_references() {
+    let root = json!({"$defs": {
+        "Base": {"type": "object", "properties": {"id": {"type": "string"}}},
+        "Pair": {"type": "array", "prefixItems": [{"type": "string"}]}
+    }});
+    let ctx = SchemaContext {
+        root: &root,
+        legacy: false,
+        direction: Direction::Response,
+    };
+    let v = SchemaValidator::compile(
+        &json!({"allOf": [{"$ref": "#/$defs/Base"}], "properties": {"name": {"type": "string"}},
+                "unevaluatedProperties": false}),
+        ctx,
+    )
+    .expect("compiles");
+    assert!(v.is_valid(&json!({"id": "a", "name": "b"})));
+    let bad = v.validate(&json!({"id": "a", "other": 1}));
+    assert_eq!(paths(&bad), [""]);
+    assert!(bad[0].message.contains("other"), "{bad:?}");
+    let v = SchemaValidator::compile(
+        &json!({"$ref": "#/$defs/Pair", "unevaluatedItems": {"type": "integer"}}),
+        ctx,
+    )
+    .expect("compiles");
+    assert!(v.is_valid(&json!(["a", 1, 2])));
+    assert!(!v.is_valid(&json!(["a", "b"])));
+}
+
+#[test]
+fn validators_of_one_document_share_compiled_targets() {
+    // Every target reaches every other, as in descriptions with expandable references:
+    // each is still translated and compiled once for all validators of the document.
+    let mut defs = serde_json::Map::new();
+    for i in 0..30 {
+        let props: serde_json::Map<String, Value> = (0..30)
+            .map(|j| {
+                (
+                    format!("p{j}"),
+                    json!({"anyOf": [{"type": "string"}, {"$ref": format!("#/definitions/D{j}")}]}),
+                )
+            })
+            .collect();
+        defs.insert(
+            format!("D{i}"),
+            json!({"type": "object", "properties": props}),
+        );
+    }
+    let root = json!({ "definitions": defs });
+    let ctx = ctx(&root, true, Direction::Response);
+    let cache = SchemaCache::new();
+    // An instance five levels deep, through several targets at each level.
+    let mut value = json!("leaf");
+    for level in 0..5 {
+        let map: serde_json::Map<String, Value> = (0..4)
+            .map(|j| (format!("p{}", (level * 7 + j * 5) % 30), value.clone()))
+            .collect();
+        value = Value::Object(map);
+    }
+    for i in 0..30 {
+        let schema = json!({"$ref": format!("#/definitions/D{i}")});
+        let v = SchemaValidator::compile_with(&schema, ctx, &cache).expect("compiles");
+        assert!(v.is_valid(&value));
+        assert!(v.validate(&value).is_empty());
+    }
+    let (translated, compiled) = cache.targets(Direction::Response);
+    assert_eq!(translated, 30);
+    assert!(compiled <= 30, "{compiled}");
+}
+
+#[test]
+fn a_pattern_that_only_describes_the_format_is_dropped() {
+    let root = json!({});
+    let v = validator(
+        &root,
+        json!({"type": "string", "format": "date-time", "pattern": "YYYY-MM-DDThh:mm:ssZ"}),
+        Direction::Request,
+    );
+    assert!(v.is_valid(&json!("2024-05-06T07:08:09Z")));
+    assert!(!v.is_valid(&json!("YYYY-MM-DDThh:mm:ssZ")));
+    // A literal that valid values can contain is a real constraint.
+    let v = validator(
+        &root,
+        json!({"type": "string", "format": "date-time", "pattern": "Z"}),
+        Direction::Request,
+    );
+    assert!(v.is_valid(&json!("2024-05-06T07:08:09Z")));
+    assert!(!v.is_valid(&json!("2024-05-06T07:08:09+01:00")));
+    // So is any pattern with regex syntax.
+    let v = validator(
+        &root,
+        json!({"type": "string", "format": "date", "pattern": "^[a-z]+$"}),
+        Direction::Request,
+    );
+    assert!(!v.is_valid(&json!("2024-05-06")));
+}
+
+#[test]
+fn an_empty_enum_constrains_nothing() {
+    let root = json!({});
+    let v = validator(
+        &root,
+        json!({"type": "string", "enum": [], "allOf": [{"enum": ["a", "b"]}]}),
+        Direction::Request,
+    );
+    assert!(v.is_valid(&json!("a")));
+    assert!(!v.is_valid(&json!("")));
+    let v = validator(
+        &root,
+        json!({"type": "string", "enum": [], "nullable": true}),
+        Direction::Request,
+    );
+    assert!(v.is_valid(&json!("x")));
+    assert!(v.is_valid(&json!(null)));
+}

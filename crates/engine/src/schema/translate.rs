@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use super::overlap::indistinct_branches;
+use super::shared::DEF_PREFIX;
 use super::{Direction, SchemaContext};
 
 /// Longest `$ref` chain or `allOf` nesting followed while reading flags; deeper is a cycle.
@@ -88,7 +90,7 @@ fn has_flag(root: &Value, schema: &Value, flag: &str, hops: usize) -> bool {
 
 /// The names in `schema`'s `required` that its own scope (its `properties`, its `$ref`
 /// target and its `allOf` parts, recursively) marks as excluded for `direction`.
-pub(crate) fn excluded_names<'v>(
+fn excluded_names<'v>(
     root: &'v Value,
     schema: &'v Map<String, Value>,
     direction: Direction,
@@ -135,30 +137,132 @@ fn name_has_flag(
     }
 }
 
-/// Builds one self-contained 2020-12 document from a schema and what it references.
-pub(crate) struct Translator<'a> {
+/// The names of `schema`'s `required` that a value must have: those excluded for
+/// `direction` (see [`excluded_names`]) and those the schema itself forbids (see
+/// [`forbids`]) left out, duplicates removed. The translation and the generator
+/// both read `required` through this.
+pub(crate) fn required_names<'v>(
+    root: &'v Value,
+    schema: &'v Map<String, Value>,
+    direction: Direction,
+) -> Vec<&'v str> {
+    let Some(Value::Array(required)) = schema.get("required") else {
+        return Vec::new();
+    };
+    let excluded = excluded_names(root, schema, direction);
+    let mut kept: Vec<&'v str> = Vec::with_capacity(required.len());
+    for name in required.iter().filter_map(Value::as_str) {
+        if !excluded.contains(&name) && !kept.contains(&name) && !forbids(root, schema, name) {
+            kept.push(name);
+        }
+    }
+    kept
+}
+
+/// Whether `schema` closes the object (`additionalProperties: false`) without declaring
+/// `name` anywhere a value could get it from: its own `properties` and
+/// `patternProperties`, or, beside `$ref`/`allOf`/`anyOf`/`oneOf` (read as
+/// `unevaluatedProperties`), those of its parts. Requiring such a name makes the schema
+/// unsatisfiable, so it is dropped from `required` instead.
+fn forbids(root: &Value, schema: &Map<String, Value>, name: &str) -> bool {
+    schema.get("additionalProperties") == Some(&Value::Bool(false))
+        && !may_declare(root, schema, name, 0)
+}
+
+/// Whether `schema` or one of its in-place parts may let property `name` through:
+/// declares it, has `patternProperties`, or has an `additionalProperties` other than
+/// `false`. Conservative: `true` when too deep to tell.
+fn may_declare(root: &Value, schema: &Map<String, Value>, name: &str, hops: usize) -> bool {
+    if hops > MAX_HOPS {
+        return true;
+    }
+    if schema.get("properties").and_then(|p| p.get(name)).is_some()
+        || schema.contains_key("patternProperties")
+        || (hops > 0
+            && schema
+                .get("additionalProperties")
+                .is_some_and(|a| *a != Value::Bool(false)))
+    {
+        return true;
+    }
+    let in_part = |part: &Value| match part {
+        Value::Object(map) => may_declare(root, map, name, hops + 1),
+        // A boolean part (or a malformed one) constrains no names here.
+        _ => false,
+    };
+    if let Some(Value::String(reference)) = schema.get("$ref") {
+        match spec::resolve_ref(root, reference) {
+            Some(target) if in_part(target) => return true,
+            Some(_) => {}
+            // A dangling reference accepts anything.
+            None => return true,
+        }
+    }
+    ["allOf", "anyOf", "oneOf"]
+        .iter()
+        .any(|key| match schema.get(*key) {
+            Some(Value::Array(parts)) => parts.iter().any(in_part),
+            _ => false,
+        })
+}
+
+/// Whether `pattern` is the description of `schema`'s asserted `format` rather than a
+/// constraint: a literal (no regex syntax but `.` wildcards) holding a character no value
+/// of that format can contain, such as `YYYY-MM-DDThh:mm:ssZ` beside `format: date-time`.
+/// Read as a regex, it would reject every valid value; it is ignored instead.
+pub(crate) fn describes_format(schema: &Map<String, Value>, pattern: &str) -> bool {
+    const SYNTAX: &[char] = &[
+        '\\', '^', '$', '|', '?', '*', '+', '(', ')', '[', ']', '{', '}',
+    ];
+    let Some(format) = schema.get("format").and_then(Value::as_str) else {
+        return false;
+    };
+    if pattern.is_empty() || pattern.contains(SYNTAX) {
+        return false;
+    }
+    let fits: fn(char) -> bool = match format {
+        "date" => |c| c.is_ascii_digit() || c == '-',
+        "time" => |c| c.is_ascii_digit() || matches!(c, ':' | '.' | '+' | '-' | 'Z' | 'z'),
+        "date-time" => |c| {
+            c.is_ascii_digit() || matches!(c, ':' | '.' | '+' | '-' | 'T' | 't' | 'Z' | 'z' | ' ')
+        },
+        "uuid" => |c| c.is_ascii_hexdigit() || c == '-',
+        "ipv4" => |c| c.is_ascii_digit() || c == '.',
+        "ipv6" => |c| c.is_ascii_hexdigit() || matches!(c, ':' | '.' | '%'),
+        // Other formats take almost any character.
+        _ => return false,
+    };
+    pattern.chars().any(|c| c != '.' && !fits(c))
+}
+
+/// Translates a schema and the `$ref` targets it reaches that `names` does not know yet.
+/// Every `$ref` becomes a pointer into a table of targets (`#/$defs/d<index>`); `names`
+/// maps each reference, as written in the source document, to its index.
+pub(crate) struct Translator<'a, 'n> {
     root: &'a Value,
     direction: Direction,
-    /// `$ref` string to index in `defs`.
-    names: HashMap<String, usize>,
-    /// Translated targets; `Value::Null` until the target has been translated.
-    defs: Vec<Value>,
+    /// `$ref` string to target index, for every target known, translated or queued.
+    names: &'n mut HashMap<String, usize>,
+    /// Targets translated by this run: (index, translation).
+    defs: Vec<(usize, Value)>,
     /// Targets waiting to be translated: (index, reference).
     pending: Vec<(usize, String)>,
 }
 
-impl<'a> Translator<'a> {
-    pub(crate) fn new(ctx: SchemaContext<'a>) -> Self {
+impl<'a, 'n> Translator<'a, 'n> {
+    /// A translator for `ctx` that numbers new targets after those already in `names`.
+    pub(crate) fn new(ctx: SchemaContext<'a>, names: &'n mut HashMap<String, usize>) -> Self {
         Translator {
             root: ctx.root,
             direction: ctx.direction,
-            names: HashMap::new(),
+            names,
             defs: Vec::new(),
             pending: Vec::new(),
         }
     }
 
-    pub(crate) fn run(mut self, schema: &Value) -> Value {
+    /// The translated schema, and the targets it reached that were new to `names`.
+    pub(crate) fn run(mut self, schema: &Value) -> (Value, Vec<(usize, Value)>) {
         let top = self.schema(schema, 0);
         while let Some((index, reference)) = self.pending.pop() {
             let root = self.root;
@@ -168,39 +272,23 @@ impl<'a> Translator<'a> {
                 // refusing every instance.
                 None => Value::Bool(true),
             };
-            self.defs[index] = translated;
+            self.defs.push((index, translated));
         }
-        if self.defs.is_empty() {
-            return top;
-        }
-        let defs: Map<String, Value> = self
-            .defs
-            .into_iter()
-            .enumerate()
-            .map(|(i, d)| (format!("d{i}"), d))
-            .collect();
-        match top {
-            Value::Object(mut map) => {
-                map.insert("$defs".to_owned(), Value::Object(defs));
-                Value::Object(map)
-            }
-            other => json!({ "$defs": defs, "allOf": [other] }),
-        }
+        (top, self.defs)
     }
 
-    /// The `$defs` pointer standing for `reference`, queueing its target when new.
+    /// The pointer standing for `reference`, queueing its target when new.
     fn def_pointer(&mut self, reference: &str) -> String {
         let index = match self.names.get(reference) {
             Some(&index) => index,
             None => {
-                let index = self.defs.len();
-                self.defs.push(Value::Null);
+                let index = self.names.len();
                 self.names.insert(reference.to_owned(), index);
                 self.pending.push((index, reference.to_owned()));
                 index
             }
         };
-        format!("#/$defs/d{index}")
+        format!("{DEF_PREFIX}{index}")
     }
 
     fn schema(&mut self, schema: &Value, depth: usize) -> Value {
@@ -272,9 +360,10 @@ impl<'a> Translator<'a> {
                     Value::Bool(_) | Value::Object(_) => Some(self.schema(value, depth + 1)),
                     _ => None,
                 },
-                "oneOf" if has_discriminator(map) => {
+                "oneOf" if self.one_of_as_any_of(map, value) => {
                     // The discriminator picks the branch, so branches that overlap (as
                     // they often do) are what the author meant; oneOf would reject them.
+                    // Branches that cannot be told apart at all get the same reading.
                     if let Some(list) = self.schema_list(value, depth) {
                         if map.contains_key("anyOf") {
                             let all = out.entry("allOf").or_insert_with(|| json!([]));
@@ -317,9 +406,18 @@ impl<'a> Translator<'a> {
                 "minLength" | "maxLength" | "minItems" | "maxItems" | "minProperties"
                 | "maxProperties" | "minContains" | "maxContains" => count(value).map(Value::from),
                 "uniqueItems" => value.is_boolean().then(|| value.clone()),
-                "enum" => value.is_array().then(|| value.clone()),
+                // An empty list allows nothing: read as a malformed keyword, not as `false`.
+                "enum" => value
+                    .as_array()
+                    .is_some_and(|options| !options.is_empty())
+                    .then(|| value.clone()),
                 "const" => Some(value.clone()),
-                "pattern" => value.is_string().then(|| value.clone()),
+                "pattern" => match value {
+                    Value::String(pattern) if !describes_format(map, pattern) => {
+                        Some(value.clone())
+                    }
+                    _ => None,
+                },
                 "format" => match value {
                     Value::String(f) if ASSERTED_FORMATS.contains(&f.as_str()) => {
                         Some(value.clone())
@@ -367,21 +465,23 @@ impl<'a> Translator<'a> {
         Value::Object(out)
     }
 
-    /// `required` as a list of unique names, minus those excluded by direction.
+    /// Whether the `oneOf` of `map` is read as `anyOf`: it has a discriminator, or two of
+    /// its branches cannot be told apart (see [`indistinct_branches`]).
+    fn one_of_as_any_of(&self, map: &Map<String, Value>, list: &Value) -> bool {
+        has_discriminator(map)
+            || list
+                .as_array()
+                .is_some_and(|l| indistinct_branches(self.root, self.direction, l))
+    }
+
+    /// `required` as a list of unique names, minus those excluded by direction and those
+    /// the schema forbids (see [`required_names`]).
     fn required(&self, map: &Map<String, Value>, value: &Value) -> Option<Value> {
-        let Value::Array(names) = value else {
+        if !value.is_array() {
             return None;
-        };
-        let excluded = excluded_names(self.root, map, self.direction);
-        let mut kept: Vec<Value> = Vec::with_capacity(names.len());
-        for name in names {
-            if let Value::String(s) = name {
-                if !excluded.contains(&s.as_str()) && !kept.contains(name) {
-                    kept.push(name.clone());
-                }
-            }
         }
-        Some(Value::Array(kept))
+        let kept = required_names(self.root, map, self.direction);
+        Some(Value::Array(kept.into_iter().map(Value::from).collect()))
     }
 }
 
@@ -419,7 +519,9 @@ fn count(value: &Value) -> Option<u64> {
 /// Whether a schema has a `discriminator` naming its property, which turns its `oneOf`
 /// into a choice by tag rather than by exclusive match.
 pub(crate) fn has_discriminator(map: &Map<String, Value>) -> bool {
-    map.get("discriminator").and_then(|d| d.get("propertyName")).is_some_and(Value::is_string)
+    map.get("discriminator")
+        .and_then(|d| d.get("propertyName"))
+        .is_some_and(Value::is_string)
 }
 
 /// Whether a translated schema combines others, so that adding `null` to `type` would not
@@ -436,16 +538,12 @@ fn allow_null(mut map: Map<String, Value>) -> Value {
         return json!({ "anyOf": [{ "type": "null" }, Value::Object(map)] });
     }
     match map.get_mut("type") {
-        Some(Value::String(t)) => {
-            if t != "null" {
-                let single = std::mem::take(t);
-                map["type"] = json!([single, "null"]);
-            }
+        Some(Value::String(t)) if t != "null" => {
+            let single = std::mem::take(t);
+            map["type"] = json!([single, "null"]);
         }
-        Some(Value::Array(types)) => {
-            if !types.iter().any(|t| t == "null") {
-                types.push(Value::from("null"));
-            }
+        Some(Value::Array(types)) if !types.iter().any(|t| t == "null") => {
+            types.push(Value::from("null"));
         }
         _ => {}
     }
