@@ -129,19 +129,27 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     ));
     let admin_task = tokio::spawn(server::serve_admin(admin_listener, admin_state, stopped));
 
-    println!(
-        "mockloop: serving '{}' ({} operations) from {}",
+    // The banner is written in one go, and a reader that has gone away (a closed pipe) is
+    // not a reason to stop serving.
+    let banner = format!(
+        "mockloop: serving '{}' ({} operations) from {}\n  api:   http://{api_addr}\n  \
+         admin: http://{admin_addr}\n  log:   {}\n  ready in {} ms; Ctrl-C stops\n",
         api.title,
         api.operations.len(),
-        api.source
-    );
-    println!("  api:   http://{api_addr}");
-    println!("  admin: http://{admin_addr}");
-    println!("  log:   {}", config.db.display());
-    println!(
-        "  ready in {} ms; Ctrl-C stops",
+        api.source,
+        config.db.display(),
         started.elapsed().as_millis()
     );
+    {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        if let Err(err) = stdout
+            .write_all(banner.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            tracing::debug!(cause = %err, "cannot write the banner to stdout");
+        }
+    }
 
     // Build fixed bodies and validators now, off the request path, rather than on each
     // route's first request.

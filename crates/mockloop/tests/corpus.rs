@@ -195,7 +195,13 @@ fn check_spec(path: &Path) -> Vec<String> {
     }
     let status = mock.stop();
     if !status.success() {
-        report.push(format!("{name}: exit status {status:?} after SIGTERM"));
+        let stderr = mock.stderr_text();
+        let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        report.push(format!(
+            "{name}: exit status {status:?} after SIGTERM; stderr ends:\n{}",
+            tail.join("\n")
+        ));
     }
     report
 }

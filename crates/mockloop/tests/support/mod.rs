@@ -135,7 +135,12 @@ impl Mock {
             .agent
             .get(&format!("{}{}", self.admin, path_and_query))
             .call()
-            .expect("admin request");
+            .unwrap_or_else(|err| {
+                panic!(
+                    "admin request {path_and_query}: {err}; server stderr:\n{}",
+                    self.stderr_text()
+                )
+            });
         let text = resp.body_mut().read_to_string().expect("admin body");
         serde_json::from_str(&text).expect("admin JSON")
     }
