@@ -12,9 +12,11 @@
 //! links to some of them, to iterate quickly), else from the shared folder beside the
 //! repository.
 
+mod common;
+
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -23,31 +25,6 @@ use engine::schema::{Direction, SchemaCache, SchemaContext, SchemaValidator};
 use serde_json::Value;
 
 const SEEDS: [u64; 3] = [0, 1, 0x5eed];
-
-fn corpus_dir() -> PathBuf {
-    match std::env::var_os("MOCKLOOP_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/corpus/specs"
-        )),
-    }
-}
-
-fn corpus_files() -> Vec<PathBuf> {
-    let dir = corpus_dir();
-    let entries = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read corpus folder {}: {e}", dir.display()));
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x == "json" || x == "yaml" || x == "yml")
-        })
-        .collect();
-    files.sort();
-    files
-}
 
 /// One schema to check, with where it came from.
 struct Case<'a> {
@@ -198,7 +175,7 @@ fn check_document(path: &Path) -> Tally {
 
 #[test]
 fn generated_values_validate_across_the_corpus() {
-    let files = corpus_files();
+    let files = common::corpus_files();
     assert!(!files.is_empty(), "the corpus folder holds no descriptions");
     let queue = Mutex::new(files.iter());
     let results: Mutex<Vec<(String, Tally, Duration)>> = Mutex::new(Vec::new());

@@ -4,7 +4,7 @@
 //! The corpus is read from `$MOCKLOOP_CORPUS` when set, else from the shared folder beside
 //! the repository.
 
-use std::path::PathBuf;
+mod common;
 
 use engine::router::{RouteMatch, Router};
 use engine::sample::{SampleRequest, sample_request};
@@ -14,31 +14,6 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use spec::{Api, LoadOptions};
 
 const SEEDS: [u64; 3] = [0, 1, 2];
-
-fn corpus_dir() -> PathBuf {
-    match std::env::var_os("MOCKLOOP_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/corpus/specs"
-        )),
-    }
-}
-
-fn corpus_files() -> Vec<PathBuf> {
-    let dir = corpus_dir();
-    let entries = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read corpus folder {}: {e}", dir.display()));
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x == "json" || x == "yaml" || x == "yml")
-        })
-        .collect();
-    files.sort();
-    files
-}
 
 /// Sends `sample` through routing and validation as the server would; the error says why
 /// it was not accepted.
@@ -123,11 +98,11 @@ fn check(
 
 #[test]
 fn sampled_requests_validate_for_every_corpus_operation() {
-    let files = corpus_files();
+    let files = common::corpus_files();
     assert!(
         !files.is_empty(),
         "no descriptions in {}",
-        corpus_dir().display()
+        common::corpus_dir().display()
     );
     let mut failures = Vec::new();
     let mut checked = 0usize;

@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "mockloop", version, about, long_about = None)]
 pub struct Cli {
     /// Format of diagnostic logs on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "MOCKLOOP_LOG_FORMAT")]
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text,
+        env = "MOCKLOOP_LOG_FORMAT")]
     pub log_format: LogFormat,
 
     #[command(subcommand)]

@@ -121,7 +121,8 @@ pub async fn serve(
     tokio::select! {
         _ = graceful.shutdown() => tracing::debug!("in-flight requests drained"),
         _ = tokio::time::sleep(grace) => {
-            tracing::warn!(grace_secs = grace.as_secs_f64(), "grace period ran out with requests in flight");
+            tracing::warn!(grace_secs = grace.as_secs_f64(), "grace period ran out with requests \
+                in flight");
         }
     }
 }

@@ -450,7 +450,8 @@ impl Bundler<'_> {
         let (doc_part, fragment) = reference.split_once('#').unwrap_or((reference, ""));
         if !fragment.is_empty() && !fragment.starts_with('/') {
             return Err(format!(
-                "unsupported $ref '{reference}': only json pointer fragments ('#/...') are supported"
+                "unsupported $ref '{reference}': only json pointer fragments ('#/...') are \
+                    supported"
             ));
         }
         let target = if doc_part.is_empty() {

@@ -199,7 +199,8 @@ fn version_of(root: &Value, diags: &mut Diagnostics) -> Option<SpecVersion> {
             }
             _ => {
                 let message = format!(
-                    "unsupported openapi version '{version}' (supported: 3.0.x, 3.1.x and swagger 2.0)"
+                    "unsupported openapi version '{version}' (supported: 3.0.x, 3.1.x and \
+                        swagger 2.0)"
                 );
                 diags.error_in(0, "/openapi", message);
                 None

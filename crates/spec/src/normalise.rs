@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::diagnostics::{Diagnostics, Document, child, kind};
 use crate::model::{
-    Callback, Method, Operation, ParamLocation, ParamStyle, Parameter, RequestBody, Response,
-    SecurityRequirement, SecurityScheme, SpecVersion, StatusKey,
+    Callback, Header, MediaType, Method, Operation, ParamLocation, ParamStyle, Parameter,
+    RequestBody, Response, SecurityRequirement, SecurityScheme, SpecVersion, StatusKey,
 };
 use crate::source::Fetcher;
 use crate::{servers, v2, v3};
@@ -59,6 +59,9 @@ enum Dialect {
     V2(v2::Globals),
     V3,
 }
+
+/// The version-specific parts of a Response object: its headers and its content.
+pub(crate) type ResponseParts = (Vec<Header>, Vec<MediaType>);
 
 impl<'a> Normaliser<'a, '_> {
     pub(crate) fn run(&mut self) -> Normalised {
@@ -324,6 +327,45 @@ impl<'a> Normaliser<'a, '_> {
 
     pub(crate) fn warn(&mut self, pointer: &str, message: String) {
         self.diags.warn(pointer, message);
+    }
+
+    /// Reads a `responses` map, the same in every version: extensions are skipped, unknown
+    /// status keys warned about and `$ref`s followed; `read` turns one Response object (at
+    /// its pointer) into its headers and content, which differ between versions.
+    pub(crate) fn responses(
+        &mut self,
+        value: &'a Value,
+        pointer: &str,
+        mut read: impl FnMut(&mut Self, &'a Map<String, Value>, &str) -> ResponseParts,
+    ) -> Vec<Response> {
+        let Some(map) = self.object(value, pointer, "'responses'") else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(map.len());
+        for (code, response) in map {
+            if code.starts_with("x-") {
+                continue;
+            }
+            let at = child(pointer, code);
+            let Some(status) = status_key(code) else {
+                self.warn(&at, format!("unknown response status '{code}'; ignored"));
+                continue;
+            };
+            let Some((response, at)) = self.deref(response, &at) else {
+                continue;
+            };
+            let Some(map) = self.object(response, &at, format_args!("response '{code}'")) else {
+                continue;
+            };
+            let (headers, content) = read(self, map, &at);
+            out.push(Response {
+                status,
+                description: text(map.get("description")).unwrap_or_default(),
+                headers,
+                content,
+            });
+        }
+        out
     }
 
     fn security_schemes(&mut self) -> Vec<(String, SecurityScheme)> {

@@ -15,7 +15,7 @@ use crate::diagnostics::{child, kind};
 use crate::model::{
     Encoding, Header, MediaType, ParamLocation, ParamStyle, Parameter, RequestBody, Response,
 };
-use crate::normalise::{Normaliser, Parts, RawParam, default_style, status_key, text};
+use crate::normalise::{Normaliser, Parts, RawParam, default_style, text};
 
 /// Media types assumed when neither the operation nor the document declares any.
 const DEFAULT_MEDIA_TYPE: &str = "application/json";
@@ -353,28 +353,10 @@ fn responses<'a>(
     pointer: &str,
     produces: &[String],
 ) -> Vec<Response> {
-    let Some(map) = n.object(value, pointer, "'responses'") else {
-        return Vec::new();
-    };
-    let mut out = Vec::with_capacity(map.len());
-    for (code, response) in map {
-        if code.starts_with("x-") {
-            continue;
-        }
-        let at = child(pointer, code);
-        let Some(status) = status_key(code) else {
-            n.warn(&at, format!("unknown response status '{code}'; ignored"));
-            continue;
-        };
-        let Some((response, at)) = n.deref(response, &at) else {
-            continue;
-        };
-        let Some(map) = n.object(response, &at, format_args!("response '{code}'")) else {
-            continue;
-        };
+    n.responses(value, pointer, |n, map, at| {
         let schema = map
             .get("schema")
-            .and_then(|s| n.schema(s, &child(&at, "schema")));
+            .and_then(|s| n.schema(s, &child(at, "schema")));
         let schema = schema.map(|mut schema| {
             if let Value::Object(map) = &mut schema {
                 file_as_binary(map);
@@ -388,25 +370,18 @@ fn responses<'a>(
                     "'examples' must be an object keyed by media type, found {}",
                     kind(other)
                 );
-                n.warn(&child(&at, "examples"), message);
+                n.warn(&child(at, "examples"), message);
                 None
             }
             None => None,
         };
         let content = response_content(schema, examples, produces);
         let headers = match map.get("headers") {
-            Some(headers) => headers_of(n, headers, &child(&at, "headers")),
+            Some(headers) => headers_of(n, headers, &child(at, "headers")),
             None => Vec::new(),
         };
-        let description = text(map.get("description")).unwrap_or_default();
-        out.push(Response {
-            status,
-            description,
-            headers,
-            content,
-        });
-    }
-    out
+        (headers, content)
+    })
 }
 
 /// One media type per `produces` entry (JSON when there is none), each with the response

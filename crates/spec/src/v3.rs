@@ -7,7 +7,7 @@ use crate::model::{
     Callback, Encoding, Header, MediaType, Method, ParamLocation, ParamStyle, Parameter,
     RequestBody, Response,
 };
-use crate::normalise::{Normaliser, Parts, RawParam, default_style, param_style, status_key, text};
+use crate::normalise::{Normaliser, Parts, RawParam, default_style, param_style, text};
 
 pub(crate) fn operation<'a>(
     n: &mut Normaliser<'a, '_>,
@@ -250,42 +250,17 @@ fn encodings(n: &mut Normaliser<'_, '_>, value: &Value, pointer: &str) -> Vec<(S
 }
 
 fn responses<'a>(n: &mut Normaliser<'a, '_>, value: &'a Value, pointer: &str) -> Vec<Response> {
-    let Some(map) = n.object(value, pointer, "'responses'") else {
-        return Vec::new();
-    };
-    let mut out = Vec::with_capacity(map.len());
-    for (code, response) in map {
-        if code.starts_with("x-") {
-            continue;
-        }
-        let at = child(pointer, code);
-        let Some(status) = status_key(code) else {
-            n.warn(&at, format!("unknown response status '{code}'; ignored"));
-            continue;
-        };
-        let Some((response, at)) = n.deref(response, &at) else {
-            continue;
-        };
-        let Some(map) = n.object(response, &at, format_args!("response '{code}'")) else {
-            continue;
-        };
+    n.responses(value, pointer, |n, map, at| {
         let headers = match map.get("headers") {
-            Some(headers) => headers_of(n, headers, &child(&at, "headers")),
+            Some(headers) => headers_of(n, headers, &child(at, "headers")),
             None => Vec::new(),
         };
         let content = match map.get("content") {
-            Some(content) => content_entries(n, content, &child(&at, "content")),
+            Some(content) => content_entries(n, content, &child(at, "content")),
             None => Vec::new(),
         };
-        let description = text(map.get("description")).unwrap_or_default();
-        out.push(Response {
-            status,
-            description,
-            headers,
-            content,
-        });
-    }
-    out
+        (headers, content)
+    })
 }
 
 fn headers_of<'a>(n: &mut Normaliser<'a, '_>, value: &'a Value, pointer: &str) -> Vec<Header> {

@@ -55,7 +55,8 @@ fn a_dangling_local_ref_names_file_pointer_line_and_target() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{source}:12:17 at #/paths/~1pets/get/responses/200/content/application~1json/schema/$ref: {}",
+            "{source}:12:17 at \
+                #/paths/~1pets/get/responses/200/content/application~1json/schema/$ref: {}",
             diag.message
         )
     );

@@ -203,7 +203,8 @@ fn swagger2_json_with_definitions_in_another_file() {
   }
 }"##;
     let definitions = r##"{
-  "Order": {"type": "object", "properties": {"lines": {"type": "array", "items": {"$ref": "#/Line"}}}},
+  "Order": {"type": "object", "properties": {"lines": {"type": "array",
+      "items": {"$ref": "#/Line"}}}},
   "Line": {"type": "object", "properties": {"sku": {"type": "string"}}}
 }"##;
     let dir = write_files(&[("api.json", root), ("definitions.json", definitions)]);

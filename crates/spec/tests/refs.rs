@@ -169,7 +169,8 @@ fn path_items_parameters_and_responses_can_live_in_other_files() {
     let dir = write_files(&[
         (
             "api.yaml",
-            "openapi: 3.1.0\ninfo: {title: split, version: '1'}\npaths:\n  /pets:\n    $ref: paths/pets.yaml\n",
+            "openapi: 3.1.0\ninfo: {title: split, version: '1'}\npaths:\n  /pets:\n    $ref: \
+                paths/pets.yaml\n",
         ),
         (
             "paths/pets.yaml",
@@ -1026,7 +1027,8 @@ components:
         ),
         (
             "specs/models.yaml",
-            "Wrapper: {type: object, properties: {id: {$ref: \"api.yaml#/components/schemas/Id\"}}}\n",
+            "Wrapper: {type: object, properties: {id: {$ref: \
+                \"api.yaml#/components/schemas/Id\"}}}\n",
         ),
         ("other/placeholder.txt", ""),
     ]);

@@ -100,9 +100,11 @@ fn patterns_are_matched_within_length_bounds() {
 #[test]
 fn all_of_merges_parts_and_nested_parts() {
     let root = json!({"components": {"schemas": {
-        "Named": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 3}}},
+        "Named": {"type": "object", "required": ["name"],
+            "properties": {"name": {"type": "string", "minLength": 3}}},
         "Aged": {"allOf": [{"$ref": "#/components/schemas/Named"},
-                           {"required": ["age"], "properties": {"age": {"type": "integer", "minimum": 0, "maximum": 120}}}]},
+                           {"required": ["age"], "properties": {"age": {"type": "integer",
+                               "minimum": 0, "maximum": 120}}}]},
         "Person": {"allOf": [{"$ref": "#/components/schemas/Aged"},
                              {"type": "object", "properties": {"name": {"maxLength": 4}}}]}
     }}});
@@ -136,7 +138,8 @@ fn discriminator_mapping_names_the_branch() {
             "petType": {"type": "string"}, "meow": {"type": "boolean"}}},
         "Dog": {"type": "object", "required": ["petType"], "properties": {
             "petType": {"type": "string"}, "bark": {"type": "boolean"}}},
-        "Pet": {"oneOf": [{"$ref": "#/components/schemas/Cat"}, {"$ref": "#/components/schemas/Dog"}],
+        "Pet": {"oneOf": [{"$ref": "#/components/schemas/Cat"},
+            {"$ref": "#/components/schemas/Dog"}],
                 "discriminator": {"propertyName": "petType",
                                   "mapping": {"cat": "#/components/schemas/Cat", "dog": "Dog"}}}
     }}});
@@ -157,7 +160,8 @@ fn discriminator_mapping_names_the_branch() {
 
 #[test]
 fn nullable_forms_are_understood() {
-    let root = json!({"definitions": {"Thing": {"type": "object", "properties": {"a": {"type": "string"}}}}});
+    let root = json!({"definitions": {"Thing": {"type": "object",
+        "properties": {"a": {"type": "string"}}}}});
     for schema in [
         json!({"type": "string", "nullable": true, "enum": ["a", "b"]}),
         json!({"$ref": "#/definitions/Thing", "nullable": true}),
@@ -182,7 +186,8 @@ fn circular_schemas_stay_bounded() {
         "Expr": {"anyOf": [
             {"type": "object", "required": ["op", "args"], "properties": {
                 "op": {"type": "string"},
-                "args": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Expr"}}}},
+                "args": {"type": "array", "minItems": 1,
+                    "items": {"$ref": "#/components/schemas/Expr"}}}},
             {"type": "number"}
         ]}
     }}});

@@ -25,7 +25,8 @@ fn ints() -> Value {
 }
 
 fn person() -> Value {
-    json!({"type": "object", "properties": {"role": {"type": "string"}, "age": {"type": "integer"}}})
+    json!({"type": "object", "properties": {"role": {"type": "string"},
+        "age": {"type": "integer"}}})
 }
 
 #[test]
@@ -120,8 +121,10 @@ fn query_round_trip(
 fn query_styles_round_trip() {
     use ParamStyle::*;
     let nested = json!({"type": "object", "properties": {
-        "created": {"type": "object", "properties": {"gt": {"type": "integer"}, "lt": {"type": "integer"}}},
-        "items": {"type": "array", "items": {"type": "object", "properties": {"price": {"type": "string"}}}},
+        "created": {"type": "object", "properties": {"gt": {"type": "integer"},
+            "lt": {"type": "integer"}}},
+        "items": {"type": "array", "items": {"type": "object",
+            "properties": {"price": {"type": "string"}}}},
         "tags": {"type": "array", "items": {"type": "string"}},
         "none": {"type": "array", "items": {"type": "string"}},
         "meta": {"type": "object"}
@@ -175,7 +178,8 @@ fn query_styles_round_trip() {
             true,
             nested,
             nested_value,
-            "id[created][gt]=1&id[created][lt]=9&id[items][0][price]=p%201&id[items][1][price]=p%262\
+            "id[created][gt]=1&id[created][lt]=9&id[items][0][price]=p%201\
+                &id[items][1][price]=p%262\
              &id[tags][]=a&id[tags][]=b%3Dc&id[none]=&id[meta]=",
         ),
     ];
@@ -331,8 +335,10 @@ fn samples_are_deterministic_and_valid() {
     use ParamStyle::*;
     let form_schema = json!({"type": "object", "required": ["amount", "meta"], "properties": {
         "amount": {"type": "integer", "minimum": 1},
-        "meta": {"type": "object", "required": ["k"], "properties": {"k": {"type": "string", "enum": ["v"]}}},
-        "lines": {"type": "array", "items": {"type": "object", "required": ["q"], "properties": {"q": {"type": "integer"}}}}
+        "meta": {"type": "object", "required": ["k"], "properties": {"k": {"type": "string",
+            "enum": ["v"]}}},
+        "lines": {"type": "array", "items": {"type": "object", "required": ["q"],
+            "properties": {"q": {"type": "integer"}}}}
     }});
     let mut form = MediaType {
         media_type: "application/x-www-form-urlencoded".into(),
@@ -367,7 +373,8 @@ fn samples_are_deterministic_and_valid() {
                     Label,
                     true,
                     true,
-                    json!({"type": "array", "minItems": 1, "items": {"type": "string", "enum": ["a", "b"]}}),
+                    json!({"type": "array", "minItems": 1, "items": {"type": "string",
+                        "enum": ["a", "b"]}}),
                 ),
                 param(
                     "coords",
@@ -375,7 +382,8 @@ fn samples_are_deterministic_and_valid() {
                     Matrix,
                     false,
                     true,
-                    json!({"type": "object", "required": ["x"], "properties": {"x": {"type": "integer"}}}),
+                    json!({"type": "object", "required": ["x"],
+                        "properties": {"x": {"type": "integer"}}}),
                 ),
                 param(
                     "limit",
@@ -443,9 +451,8 @@ fn samples_are_deterministic_and_valid() {
                     },
                     MediaType {
                         media_type: "application/json".into(),
-                        schema: Some(
-                            json!({"type": "object", "required": ["n"], "properties": {"n": {"type": "number"}}}),
-                        ),
+                        schema: Some(json!({"type": "object", "required": ["n"],
+                                "properties": {"n": {"type": "number"}}})),
                         example: None,
                         examples: Vec::new(),
                         encoding: Vec::new(),

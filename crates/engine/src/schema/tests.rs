@@ -110,7 +110,8 @@ fn circular_references_compile_and_validate() {
 fn read_only_is_not_required_in_requests_and_write_only_not_in_responses() {
     let root = json!({"components": {"schemas": {
         "Id": {"type": "integer", "readOnly": true},
-        "Base": {"type": "object", "required": ["id"], "properties": {"id": {"$ref": "#/components/schemas/Id"}}},
+        "Base": {"type": "object", "required": ["id"],
+            "properties": {"id": {"$ref": "#/components/schemas/Id"}}},
         "User": {"allOf": [{"$ref": "#/components/schemas/Base"}, {
             "required": ["password", "name"],
             "properties": {"password": {"type": "string", "writeOnly": true},

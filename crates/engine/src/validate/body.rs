@@ -442,7 +442,8 @@ mod tests {
         assert_eq!(
             got,
             Some(
-                json!({"amount": 5, "tags": ["a", "b"], "ids": [1, 2], "meta": {"k": "v"}, "extra": "x"})
+                json!({"amount": 5, "tags": ["a", "b"], "ids": [1, 2], "meta": {"k": "v"},
+                    "extra": "x"})
             )
         );
     }

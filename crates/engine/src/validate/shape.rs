@@ -590,7 +590,8 @@ mod tests {
         let root = json!({"components": {"schemas": {
             "Id": {"type": "integer"},
             "Pet": {"type": "object", "properties": {"id": {"$ref": "#/components/schemas/Id"}}},
-            "Loop": {"type": "object", "properties": {"next": {"$ref": "#/components/schemas/Loop"}}}
+            "Loop": {"type": "object",
+                "properties": {"next": {"$ref": "#/components/schemas/Loop"}}}
         }}});
         let pet = Shape::of(
             &json!({"allOf": [{"$ref": "#/components/schemas/Pet"},
@@ -601,9 +602,8 @@ mod tests {
         assert_eq!(pet.property("id").types, ty::INTEGER);
         assert_eq!(pet.property("tag").types, ty::STRING);
 
-        let union = shape(
-            json!({"oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "boolean"}}]}),
-        );
+        let union = shape(json!({"oneOf": [{"type": "integer"}, {"type": "array",
+                "items": {"type": "boolean"}}]}));
         assert_eq!(union.types, ty::INTEGER | ty::ARRAY);
         assert_eq!(union.item_shape().types, ty::BOOLEAN);
 
@@ -665,7 +665,8 @@ mod tests {
         let schema = shape(json!({
             "type": "object",
             "properties": {
-                "items": {"type": "array", "items": {"type": "object", "properties": {"qty": {"type": "integer"}}}},
+                "items": {"type": "array", "items": {"type": "object",
+                    "properties": {"qty": {"type": "integer"}}}},
                 "tags": {"type": "array", "items": {"type": "string"}}
             }
         }));

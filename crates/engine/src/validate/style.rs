@@ -512,7 +512,8 @@ mod tests {
     }
 
     fn person() -> Value {
-        json!({"type": "object", "properties": {"role": {"type": "string"}, "age": {"type": "integer"}}})
+        json!({"type": "object", "properties": {"role": {"type": "string"},
+            "age": {"type": "integer"}}})
     }
 
     #[test]

@@ -307,7 +307,8 @@ fn reads_cookie_parameters() {
 #[test]
 fn validates_every_query_style() {
     let ints = json!({"type": "array", "items": {"type": "integer"}});
-    let filter = json!({"type": "object", "properties": {"created": {"type": "object", "properties": {"gt": {"type": "integer"}}}}});
+    let filter = json!({"type": "object", "properties": {"created": {"type": "object",
+        "properties": {"gt": {"type": "integer"}}}}});
     let cases = [
         (
             styled(
@@ -461,7 +462,8 @@ fn flags_a_scalar_given_twice() {
 
 #[test]
 fn reads_unions_both_ways() {
-    let schema = json!({"oneOf": [{"type": "string", "pattern": "^[a-z]+,[a-z]+$"}, {"type": "array", "items": {"type": "integer"}}]});
+    let schema = json!({"oneOf": [{"type": "string", "pattern": "^[a-z]+,[a-z]+$"},
+        {"type": "array", "items": {"type": "integer"}}]});
     let op = op(
         vec![styled(
             param("v", ParamLocation::Query, schema),
@@ -640,8 +642,10 @@ fn matches_declared_media_types() {
 fn validates_form_bodies_with_deep_objects() {
     let schema = json!({"type": "object", "required": ["amount"], "properties": {
         "amount": {"type": "integer"},
-        "metadata": {"anyOf": [{"type": "object", "additionalProperties": {"type": "string"}}, {"type": "string", "enum": [""]}]},
-        "items": {"type": "array", "items": {"type": "object", "properties": {"price": {"type": "string"}, "quantity": {"type": "integer"}}}},
+        "metadata": {"anyOf": [{"type": "object", "additionalProperties": {"type": "string"}},
+            {"type": "string", "enum": [""]}]},
+        "items": {"type": "array", "items": {"type": "object",
+            "properties": {"price": {"type": "string"}, "quantity": {"type": "integer"}}}},
         "expand": {"type": "array", "items": {"type": "string"}}
     }});
     let mut form = media("application/x-www-form-urlencoded", schema);
@@ -655,11 +659,15 @@ fn validates_form_bodies_with_deep_objects() {
     )];
     let op = body_op(true, vec![form]);
     let ct: (&str, &[u8]) = ("content-type", b"application/x-www-form-urlencoded");
-    let ok = check(&op, Req {
-        headers: vec![ct],
-        body: b"amount=5&metadata[order]=7&items[0][price]=p&items[0][quantity]=2&expand[]=a&expand[]=b",
-        ..Req::default()
-    });
+    let ok = check(
+        &op,
+        Req {
+            headers: vec![ct],
+            body: b"amount=5&metadata[order]=7&items[0][price]=p&items[0][quantity]=2&expand[]=a\
+            &expand[]=b",
+            ..Req::default()
+        },
+    );
     assert_eq!(ok, Verdict::Valid);
     let cleared = check(
         &op,
@@ -692,7 +700,9 @@ fn validates_multipart_bodies() {
     }});
     let op = body_op(true, vec![media("multipart/form-data", schema)]);
     let ct: (&str, &[u8]) = ("content-type", b"multipart/form-data; boundary=b0");
-    let body = b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\xff\r\n--b0\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nupload\r\n--b0--\r\n";
+    let body = b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.png\"\r\
+        \nContent-Type: image/png\r\n\r\n\x89PNG\xff\
+        \r\n--b0\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nupload\r\n--b0--\r\n";
     assert_eq!(
         check(
             &op,
@@ -830,7 +840,8 @@ impl Bytes {
 #[test]
 fn random_requests_never_panic() {
     let schema = json!({"type": "object", "properties": {
-        "a": {"type": "array", "items": {"type": "object", "properties": {"b": {"type": "integer"}}}},
+        "a": {"type": "array", "items": {"type": "object",
+            "properties": {"b": {"type": "integer"}}}},
         "m": {"type": "object", "additionalProperties": {"type": "string"}}
     }});
     let target = op(
@@ -943,7 +954,8 @@ fn multipart_bodies_with_a_non_object_schema_are_only_checked_for_form() {
     let schema = json!({"type": "string", "format": "binary"});
     let op = body_op(true, vec![media("multipart/form-data", schema)]);
     let ct: (&str, &[u8]) = ("content-type", b"multipart/form-data; boundary=b0");
-    let body = b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n--b0--\r\n";
+    let body = b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\
+        \nhello\r\n--b0--\r\n";
     assert_eq!(
         check(
             &op,
