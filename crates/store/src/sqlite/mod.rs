@@ -86,6 +86,9 @@ pub(crate) fn open_connection(
         path: path.to_owned(),
         source,
     };
+    // A new database holds nothing that a crash could lose, so it is set up without
+    // fsyncs: creating it would otherwise cost several syncs (about 10 ms) at start-up.
+    let fresh = std::fs::metadata(path).map_or(true, |meta| meta.len() == 0);
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -94,6 +97,10 @@ pub(crate) fn open_connection(
     conn.busy_timeout(options.busy_timeout)
         .map_err(|e| open_err(e.into()))?;
     configure(&conn).map_err(|e| open_err(e.into()))?;
+    if fresh {
+        conn.pragma_update(None, "synchronous", "OFF")
+            .map_err(|e| open_err(e.into()))?;
+    }
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(|e| open_err(e.into()))?;
@@ -103,6 +110,10 @@ pub(crate) fn open_connection(
         ));
     }
     migrate::run(&mut conn, MIGRATIONS, path)?;
+    if fresh {
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| open_err(e.into()))?;
+    }
     Ok(conn)
 }
 
