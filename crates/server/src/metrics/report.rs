@@ -58,6 +58,7 @@ pub struct MetricsReport {
 
 #[derive(Debug, Serialize)]
 pub struct HttpReport {
+    /// Requests being handled now, those waiting for a place under the limit included.
     pub in_flight: u64,
     pub connections: Connections,
     pub overall: Windows<Figures>,
@@ -174,14 +175,15 @@ pub struct LimitWindow {
 
 impl LimitWindow {
     fn of(first: &LimitTotals, last: &LimitTotals, seconds: f64) -> LimitWindow {
-        let queued = last.queued - first.queued;
-        let rejected = last.rejected - first.rejected;
+        let queued = last.queued.saturating_sub(first.queued);
+        let rejected = last.rejected.saturating_sub(first.rejected);
+        let waited = last.queue_wait_us.saturating_sub(first.queue_wait_us);
         LimitWindow {
             seconds,
             queued,
             rejected,
             rejected_per_second: per_second(rejected as f64, seconds),
-            avg_queue_wait_us: ratio(last.queue_wait_us - first.queue_wait_us, queued),
+            avg_queue_wait_us: ratio(waited, queued),
         }
     }
 }
