@@ -433,7 +433,10 @@ fn concurrency_limit_queues_then_refuses_with_retry_after_and_counts_it() {
         "application/problem+json"
     );
     let body = response.body_mut().read_to_string().expect("body");
-    assert!(body.contains("limit of 2 requests"), "{body}");
+    assert!(
+        body.contains("concurrency limit (2 in flight, 1 waiting)"),
+        "{body}"
+    );
 
     let report = mock.admin_json("/api/metrics");
     let totals = &report["concurrency_limit"]["totals"];

@@ -323,7 +323,7 @@ fn too_busy(
     let mut response = problem(
         StatusCode::SERVICE_UNAVAILABLE,
         &format!(
-            "the mock is handling its limit of {} requests with {} more waiting; retry later",
+            "the mock is at its concurrency limit ({} in flight, {} waiting); retry later",
             config.max_concurrency, config.queue
         ),
     );

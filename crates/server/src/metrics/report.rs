@@ -414,3 +414,68 @@ pub(super) fn build(metrics: &Metrics) -> MetricsReport {
         system,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::cells::RouteCell;
+
+    #[test]
+    fn figures_of_a_span() {
+        let cell = RouteCell::new();
+        for us in [100, 200, 300] {
+            cell.record(200, us);
+        }
+        cell.record(404, 1_000);
+        cell.record(503, 400);
+        let mut reading = CellReading::zero();
+        cell.read_into(&mut reading, true);
+        let figures = Figures::of(&Span::from_reading(&reading, cell.take_max()), 2.0);
+        assert_eq!((figures.requests, figures.requests_per_second), (5, 2.5));
+        assert_eq!((figures.client_errors, figures.server_errors), (1, 1));
+        assert_eq!(
+            (figures.client_error_rate, figures.server_error_rate),
+            (0.2, 0.2)
+        );
+        assert_eq!(figures.status["2xx"], 3);
+        let latency = figures.latency_us.expect("latency");
+        assert_eq!((latency.avg, latency.max), (400.0, 1_000));
+        // 300 lies in the bucket 288..=303, reported as its middle.
+        assert_eq!((latency.p50, latency.p99), (295, 1_000));
+
+        let empty = Figures::of(&Span::zero(), 0.0);
+        assert_eq!(
+            (empty.requests_per_second, empty.client_error_rate),
+            (0.0, 0.0)
+        );
+        assert!(empty.latency_us.is_none());
+    }
+
+    #[test]
+    fn log_window_rates_and_averages() {
+        let first = WriterMetrics {
+            rows_written: 100,
+            batches_written: 10,
+            write_us_total: 5_000,
+            backpressure_wait_us_total: 7,
+            ..WriterMetrics::default()
+        };
+        let last = WriterMetrics {
+            rows_written: 400,
+            batches_written: 13,
+            write_us_total: 8_000,
+            backpressure_wait_us_total: 1_007,
+            ..WriterMetrics::default()
+        };
+        let window = LogWindow::of(&first, &last, 10.0);
+        assert_eq!(
+            (window.rows_written, window.rows_written_per_second),
+            (300, 30.0)
+        );
+        assert_eq!(
+            (window.avg_batch_size, window.avg_write_us),
+            (100.0, 1_000.0)
+        );
+        assert_eq!(window.backpressure_wait_us, 1_000);
+    }
+}
