@@ -17,7 +17,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
-pub use respond::Engine;
+pub use respond::{Engine, Routed};
 
 /// How the engine behaves; fixed for the engine's life.
 #[derive(Debug, Clone)]

@@ -114,6 +114,24 @@ fn stable_hash(parts: impl Hash) -> u64 {
     hasher.finish()
 }
 
+/// Where a request goes, from [`Engine::route`].
+#[derive(Debug)]
+pub struct Routed {
+    found: RouteMatch,
+    /// HEAD, answered without a body.
+    no_body: bool,
+}
+
+impl Routed {
+    /// The operation (index in [`spec::Api::operations`]) the request reaches, if any.
+    pub fn op(&self) -> Option<usize> {
+        match self.found {
+            RouteMatch::Found { op, .. } => Some(op),
+            _ => None,
+        }
+    }
+}
+
 impl Engine {
     /// Builds the route table. Cheap: responses are built on first use.
     pub fn new(api: Arc<Api>, options: EngineOptions) -> Engine {
@@ -161,6 +179,17 @@ impl Engine {
         &self.router
     }
 
+    /// The route of operation `op` as responses carry it, for answers the server gives
+    /// itself (such as a refusal when it is too busy).
+    pub fn route_info(&self, op: usize) -> Option<RouteInfo> {
+        let state = self.ops.get(op)?;
+        Some(RouteInfo {
+            op,
+            template: state.template.clone(),
+            operation_id: state.operation_id.clone(),
+        })
+    }
+
     /// Operations that share method and path with an earlier one and are never served, as
     /// `(shadowed, kept)` indexes.
     pub fn shadowed(&self) -> &[(usize, usize)] {
@@ -175,11 +204,18 @@ impl Engine {
         }
     }
 
-    /// Answers one request.
+    /// Answers one request: [`Engine::route`] then [`Engine::respond_routed`].
     pub fn respond(&self, req: &MockRequest<'_>) -> MockResponse {
-        let method = Method::from_wire(req.method.as_str());
-        let lookup = |m: Method| self.router.lookup(m, req.path);
-        let (found, head_as_get) = match method {
+        self.respond_routed(self.route(req.method, req.path), req)
+    }
+
+    /// Finds where a request goes without looking at its headers or body, so that a server
+    /// can learn the operation (for per-route figures, or to answer without reading the
+    /// body) and route only once.
+    pub fn route(&self, method: &http::Method, path: &str) -> Routed {
+        let wire = Method::from_wire(method.as_str());
+        let lookup = |m: Method| self.router.lookup(m, path);
+        let (found, head_as_get) = match wire {
             Some(m) => match lookup(m) {
                 // HEAD is answered like GET without a body when only GET is declared.
                 RouteMatch::MethodNotAllowed { allow }
@@ -189,11 +225,20 @@ impl Engine {
                 }
                 other => (other, false),
             },
-            None => match self.router.methods_at(req.path) {
+            None => match self.router.methods_at(path) {
                 Some(allow) => (RouteMatch::MethodNotAllowed { allow }, false),
                 None => (RouteMatch::NotFound, false),
             },
         };
+        Routed {
+            found,
+            no_body: head_as_get || wire == Some(Method::Head),
+        }
+    }
+
+    /// Answers a request routed by [`Engine::route`] with the same method and path.
+    pub fn respond_routed(&self, routed: Routed, req: &MockRequest<'_>) -> MockResponse {
+        let Routed { found, no_body } = routed;
         let mut response = match found {
             RouteMatch::Found { op, params } => self.respond_to(op, &params, req),
             RouteMatch::NotFound => problem(
@@ -224,7 +269,7 @@ impl Engine {
                 None,
             ),
         };
-        if head_as_get || method == Some(Method::Head) {
+        if no_body {
             response.body = Bytes::new();
         }
         response

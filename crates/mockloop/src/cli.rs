@@ -27,8 +27,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Serve a mock of an API description and log every request.
     ///
-    /// The mock answers on --port; the admin API (health, request log, analysis, the
-    /// served operations) on --admin-port. Settings come from flags, then MOCKLOOP_*
+    /// The mock answers on --port; the admin API (health, request log, analysis, live
+    /// metrics, the served operations) on --admin-port. Settings come from flags, then MOCKLOOP_*
     /// environment variables, then mockloop.toml, then defaults.
     Serve(ServeArgs),
     /// Query and analyse a request log from the shell.
@@ -89,6 +89,15 @@ pub struct ServeArgs {
     /// Origins allowed by CORS: `*`, `off`, or a comma-separated list [default: *].
     #[arg(long, env = "MOCKLOOP_CORS")]
     pub cors: Option<String>,
+
+    /// Handle at most N requests at once; more wait in a queue (--queue), and beyond that
+    /// get 503 with Retry-After. 0 means no limit [default: 0].
+    #[arg(long, value_name = "N", env = "MOCKLOOP_MAX_CONCURRENCY")]
+    pub max_concurrency: Option<usize>,
+
+    /// Requests that may wait for a place under --max-concurrency [default: 0].
+    #[arg(long, value_name = "M", env = "MOCKLOOP_QUEUE")]
+    pub queue: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,8 @@ pub struct FileConfig {
     pub validate: Option<bool>,
     pub redact: Option<bool>,
     pub cors: Option<String>,
+    pub max_concurrency: Option<usize>,
+    pub queue: Option<usize>,
 }
 
 impl FileConfig {
@@ -64,6 +66,8 @@ pub struct ServeConfig {
     pub validate: bool,
     pub redact: bool,
     pub cors: String,
+    /// The concurrency limit; None when off.
+    pub limit: Option<server::LimitConfig>,
 }
 
 fn address(key: &str, host: &str, port: u16) -> Result<SocketAddr> {
@@ -97,6 +101,16 @@ impl ServeConfig {
         if max_body_bytes == 0 {
             bail!("invalid max_body_bytes '0': must be at least 1");
         }
+        let max_concurrency = args.max_concurrency.or(file.max_concurrency).unwrap_or(0);
+        let queue = args.queue.or(file.queue).unwrap_or(0);
+        let limit = match (max_concurrency, queue) {
+            (0, 0) => None,
+            (0, queue) => bail!("invalid queue '{queue}': a queue needs max_concurrency"),
+            (max_concurrency, queue) => Some(server::LimitConfig {
+                max_concurrency,
+                queue,
+            }),
+        };
         Ok(ServeConfig {
             spec,
             api_addr: address("host", &host, args.port.or(file.port).unwrap_or(8000))?,
@@ -118,6 +132,7 @@ impl ServeConfig {
             validate: !args.no_validate && file.validate.unwrap_or(true),
             redact: !args.no_redact && file.redact.unwrap_or(true),
             cors: args.cors.or(file.cors).unwrap_or_else(|| "*".to_owned()),
+            limit,
         })
     }
 }
@@ -165,6 +180,35 @@ mod tests {
     fn unknown_file_keys_are_rejected() {
         let err = toml::from_str::<FileConfig>("prot = 1").unwrap_err();
         assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn concurrency_limit_is_off_by_default_and_merges_like_the_rest() {
+        let config = ServeConfig::resolve(args(&["a.yaml"]), FileConfig::default()).unwrap();
+        assert_eq!(config.limit, None);
+        let file: FileConfig = toml::from_str("max_concurrency = 8\nqueue = 16").unwrap();
+        let config = ServeConfig::resolve(args(&["a.yaml", "--queue", "2"]), file).unwrap();
+        assert_eq!(
+            config.limit,
+            Some(server::LimitConfig {
+                max_concurrency: 8,
+                queue: 2
+            })
+        );
+        let file: FileConfig = toml::from_str("max_concurrency = 8").unwrap();
+        let config =
+            ServeConfig::resolve(args(&["a.yaml", "--max-concurrency", "0"]), file).unwrap();
+        assert_eq!(config.limit, None);
+    }
+
+    #[test]
+    fn a_queue_without_a_limit_is_refused() {
+        let err = ServeConfig::resolve(args(&["a.yaml", "--queue", "4"]), FileConfig::default())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid queue '4': a queue needs max_concurrency"
+        );
     }
 
     #[test]

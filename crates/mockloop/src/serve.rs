@@ -118,10 +118,15 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
         MockConfig {
             max_body_bytes: config.max_body_bytes,
             cors: CorsPolicy::parse(&config.cors),
+            limit: config.limit,
             ..MockConfig::default()
         },
     ));
-    let admin_state = server::AdminState::new(engine.clone(), store.clone());
+    let metrics = mock_state.metrics().clone();
+    let sampler = metrics
+        .start_sampler()
+        .context("cannot start the metrics sampler")?;
+    let admin_state = server::AdminState::new(engine.clone(), store.clone(), metrics);
     let mock_task = tokio::spawn(server::serve_mock(
         api_listener,
         mock_state,
@@ -161,6 +166,7 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     let _ = stop.send(true);
     let _ = mock_task.await;
     let _ = admin_task.await;
+    drop(sampler);
     let report = writer.shutdown().await;
     tracing::info!(rows = report.rows_written, "request log flushed");
     Ok(())

@@ -1,4 +1,5 @@
-//! The admin API: health, the request log and its analysis, and what the mock serves.
+//! The admin API: health, the request log and its analysis, live metrics (JSON and
+//! Prometheus), and what the mock serves.
 
 use std::sync::Arc;
 
@@ -14,19 +15,23 @@ use store::{RequestFilter, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::metrics::Metrics;
+
 /// What admin handlers share.
 #[derive(Clone)]
 pub struct AdminState {
     engine: Arc<Engine>,
     store: Arc<Store>,
+    metrics: Arc<Metrics>,
     started: std::time::Instant,
 }
 
 impl AdminState {
-    pub fn new(engine: Arc<Engine>, store: Arc<Store>) -> AdminState {
+    pub fn new(engine: Arc<Engine>, store: Arc<Store>, metrics: Arc<Metrics>) -> AdminState {
         AdminState {
             engine,
             store,
+            metrics,
             started: std::time::Instant::now(),
         }
     }
@@ -40,6 +45,8 @@ pub fn router(state: AdminState) -> Router {
         .route("/api/requests/{id}", get(get_request))
         .route("/api/logs/analyze", get(analyze))
         .route("/api/spec", get(spec))
+        .route("/api/metrics", get(metrics_json))
+        .route("/metrics", get(metrics_prometheus))
         .fallback(not_found)
         .with_state(state)
 }
@@ -161,6 +168,22 @@ async fn analyze(
     let filter = filter_from(&params)?;
     let store = state.store.clone();
     Ok(Json(blocking(move || store.analyze(&filter)).await?))
+}
+
+async fn metrics_json(State(state): State<AdminState>) -> Json<crate::MetricsReport> {
+    Json(state.metrics.report())
+}
+
+async fn metrics_prometheus(State(state): State<AdminState>) -> Response {
+    let body = state.metrics.prometheus();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::PROMETHEUS_CONTENT_TYPE,
+        )],
+        body,
+    )
+        .into_response()
 }
 
 #[derive(Serialize)]

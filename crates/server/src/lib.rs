@@ -1,10 +1,14 @@
 //! Listeners for the mock API and the admin API, the middleware between socket and engine,
-//! and clean shutdown.
+//! live metrics, the concurrency limit, and clean shutdown.
 
 mod admin;
 mod cors;
+mod limit;
+mod metrics;
 mod mock;
 
 pub use admin::{AdminState, router as admin_router, serve as serve_admin};
 pub use cors::CorsPolicy;
+pub use limit::{ConcurrencyLimit, LimitConfig, LimitTotals};
+pub use metrics::{Metrics, MetricsReport, SAMPLE_INTERVAL, Sampler};
 pub use mock::{MockConfig, MockState, serve as serve_mock};

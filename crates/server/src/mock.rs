@@ -1,8 +1,10 @@
 //! The mock API listener: every request goes through the engine and into the request log.
 //!
-//! The hot path: reserve a slot in the log queue (this is where backpressure waits when the
-//! writer falls behind), read the body within the limit, ask the engine, send the response.
-//! The log record is handed over without waiting; serialising it is the writer's job.
+//! The hot path: route the request (so its figures land in its route's cell), take a place
+//! under the concurrency limit if one is set, reserve a slot in the log queue (this is where
+//! backpressure waits when the writer falls behind), read the body within the limit, ask the
+//! engine, send the response. The log record is handed over without waiting; serialising it
+//! is the writer's job.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -11,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use engine::{Engine, MockRequest, MockResponse};
+use engine::{Engine, MockRequest, MockResponse, Routed};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -19,11 +21,13 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use store::{LogRecord, LogSink};
+use store::{LogPermit, LogRecord, LogSink};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cors::CorsPolicy;
+use crate::limit::{Admission, ConcurrencyLimit, LimitConfig};
+use crate::metrics::{Flight, Metrics};
 
 /// Settings of the mock listener.
 #[derive(Debug, Clone)]
@@ -37,6 +41,8 @@ pub struct MockConfig {
     pub server_id: String,
     /// How long in-flight requests may take to finish at shutdown.
     pub grace: Duration,
+    /// At most this many requests at once, with a queue; None for no limit.
+    pub limit: Option<LimitConfig>,
 }
 
 impl Default for MockConfig {
@@ -47,6 +53,7 @@ impl Default for MockConfig {
             session_header: HeaderName::from_static("x-session-id"),
             server_id: "mockloop".to_owned(),
             grace: Duration::from_secs(10),
+            limit: None,
         }
     }
 }
@@ -63,12 +70,22 @@ pub struct MockState {
     server_id: Arc<str>,
     /// Name of the active scenario, stored on each logged request.
     scenario: Arc<str>,
+    metrics: Arc<Metrics>,
+    /// None when no limit is set: requests then pay nothing for it.
+    limit: Option<Arc<ConcurrencyLimit>>,
 }
 
 impl MockState {
+    /// The state, with a metrics cell for each of the engine's operations.
     pub fn new(engine: Arc<Engine>, sink: LogSink, config: MockConfig) -> MockState {
         let id_prefix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let server_id = Arc::from(config.server_id.as_str());
+        let limit = config.limit.map(|c| Arc::new(ConcurrencyLimit::new(c)));
+        let metrics = Arc::new(Metrics::new(
+            engine.api(),
+            sink.stats().clone(),
+            limit.clone(),
+        ));
         MockState {
             engine,
             sink,
@@ -77,7 +94,14 @@ impl MockState {
             id_prefix,
             server_id,
             scenario: Arc::from(""),
+            metrics,
+            limit,
         }
+    }
+
+    /// The figures of this listener, for the admin API and the sampler.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 }
 
@@ -103,6 +127,8 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                state.metrics.connection_opened();
+                let metrics = state.metrics.clone();
                 let state = state.clone();
                 let service = service_fn(move |req| handle(state.clone(), req, peer));
                 let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
@@ -111,6 +137,7 @@ pub async fn serve(
                     if let Err(err) = conn.await {
                         tracing::debug!(cause = %err, %peer, "connection ended with an error");
                     }
+                    metrics.connection_closed();
                 });
             }
             _ = shutdown.changed() => break,
@@ -127,30 +154,115 @@ pub async fn serve(
     }
 }
 
+/// Where a request goes: a CORS preflight the server answers itself, or the engine.
+enum Plan {
+    Preflight(Vec<spec::Method>),
+    Engine(Routed),
+}
+
+impl Plan {
+    fn of(state: &MockState, parts: &http::request::Parts) -> Plan {
+        let cors = &state.config.cors;
+        if cors.is_preflight(&parts.method, &parts.headers) {
+            if let Some(methods) = state.engine.router().methods_at(parts.uri.path()) {
+                return Plan::Preflight(methods);
+            }
+        }
+        Plan::Engine(state.engine.route(&parts.method, parts.uri.path()))
+    }
+
+    /// The operation the request reaches; preflights are counted as unmatched.
+    fn op(&self) -> Option<usize> {
+        match self {
+            Plan::Preflight(_) => None,
+            Plan::Engine(routed) => routed.op(),
+        }
+    }
+}
+
 async fn handle(
     state: Arc<MockState>,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    // Backpressure: this waits only when the log queue is full.
-    // The sink closes only after the listeners have stopped, so a failure here means the
-    // writer died; the request is still answered and the loss is reported.
-    let permit = state.sink.reserve().await.ok();
-    let received = chrono::Utc::now();
-    let started = Instant::now();
-    let nonce = state.counter.fetch_add(1, Ordering::Relaxed);
+    let arrived = Instant::now();
     let (parts, body) = req.into_parts();
-
-    let (body, mut response) =
-        match read_body(&parts.headers, body, state.config.max_body_bytes).await {
-            Ok(bytes) => (bytes, None),
-            Err(resp) => (Bytes::new(), Some(resp)),
-        };
-    let response = match response.take() {
-        Some(resp) => resp,
-        None => answer(&state, &parts, &body, nonce),
+    let plan = Plan::of(&state, &parts);
+    let flight = state.metrics.start(plan.op(), arrived);
+    // The place is taken before the body is read: a slow upload holds a place like any
+    // other work, and a refused request is answered without reading its body.
+    let _place = match &state.limit {
+        None => None,
+        Some(limit) => match limit.admit().await {
+            Admission::Admitted(place) => Some(place),
+            Admission::Rejected => {
+                let entry = LogEntry::reserve(&state).await;
+                let response = too_busy(&state, &parts, limit, plan.op());
+                return Ok(finish(
+                    &state,
+                    entry,
+                    parts,
+                    Bytes::new(),
+                    response,
+                    peer,
+                    flight,
+                ));
+            }
+        },
     };
+    let entry = LogEntry::reserve(&state).await;
+    let (body, early) = match read_body(&parts.headers, body, state.config.max_body_bytes).await {
+        Ok(bytes) => (bytes, None),
+        Err(resp) => (Bytes::new(), Some(resp)),
+    };
+    let response = match early {
+        Some(resp) => resp,
+        None => answer(&state, &parts, &body, entry.nonce, plan),
+    };
+    Ok(finish(&state, entry, parts, body, response, peer, flight))
+}
 
+/// A reserved place in the request log, and when the request's logged time starts.
+struct LogEntry {
+    /// None when the log writer is gone.
+    permit: Option<LogPermit>,
+    received: chrono::DateTime<chrono::Utc>,
+    started: Instant,
+    /// Request counter: the nonce for dynamic data and the tail of generated request ids.
+    nonce: u64,
+}
+
+impl LogEntry {
+    async fn reserve(state: &MockState) -> LogEntry {
+        // Backpressure: this waits only when the log queue is full.
+        // The sink closes only after the listeners have stopped, so a failure here means
+        // the writer died; the request is still answered and the loss is reported.
+        let permit = state.sink.reserve().await.ok();
+        LogEntry {
+            permit,
+            received: chrono::Utc::now(),
+            started: Instant::now(),
+            nonce: state.counter.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+/// Adds the request id, records the request's figures and logs it.
+fn finish(
+    state: &MockState,
+    entry: LogEntry,
+    parts: http::request::Parts,
+    body: Bytes,
+    response: MockResponse,
+    peer: SocketAddr,
+    flight: Flight<'_>,
+) -> Response<Full<Bytes>> {
+    let LogEntry {
+        permit,
+        received,
+        started,
+        nonce,
+    } = entry;
     let request_id = parts
         .headers
         .get("x-request-id")
@@ -164,6 +276,7 @@ async fn handle(
         headers.insert("x-request-id", value);
     }
     *out.headers_mut() = headers;
+    flight.finish(response.status.as_u16());
 
     let session_id = parts
         .headers
@@ -176,7 +289,7 @@ async fn handle(
     };
     let Some(permit) = permit else {
         tracing::error!(%request_id, "request log writer is gone; request not logged");
-        return Ok(out);
+        return out;
     };
     permit.send(LogRecord {
         timestamp: received,
@@ -196,7 +309,33 @@ async fn handle(
         session_id,
         scenario: state.scenario.clone(),
     });
-    Ok(out)
+    out
+}
+
+/// The answer to a request refused by the concurrency limit: 503 with `Retry-After`.
+fn too_busy(
+    state: &MockState,
+    parts: &http::request::Parts,
+    limit: &ConcurrencyLimit,
+    op: Option<usize>,
+) -> MockResponse {
+    let config = limit.config();
+    let mut response = problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &format!(
+            "the mock is at its concurrency limit ({} in flight, {} waiting); retry later",
+            config.max_concurrency, config.queue
+        ),
+    );
+    response
+        .headers
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response.route = op.and_then(|op| state.engine.route_info(op));
+    state
+        .config
+        .cors
+        .decorate(&parts.headers, &mut response.headers);
+    response
 }
 
 /// The engine's answer, or the CORS preflight answer, with CORS headers added.
@@ -205,10 +344,11 @@ fn answer(
     parts: &http::request::Parts,
     body: &Bytes,
     nonce: u64,
+    plan: Plan,
 ) -> MockResponse {
     let cors = &state.config.cors;
-    if cors.is_preflight(&parts.method, &parts.headers) {
-        if let Some(methods) = state.engine.router().methods_at(parts.uri.path()) {
+    let routed = match plan {
+        Plan::Preflight(methods) => {
             let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
             let (status, headers) = cors.preflight(&parts.headers, &names);
             return MockResponse {
@@ -218,15 +358,17 @@ fn answer(
                 route: None,
             };
         }
-    }
-    let mut response = state.engine.respond(&MockRequest {
+        Plan::Engine(routed) => routed,
+    };
+    let request = MockRequest {
         method: &parts.method,
         path: parts.uri.path(),
         query: parts.uri.query(),
         headers: &parts.headers,
         body,
         nonce,
-    });
+    };
+    let mut response = state.engine.respond_routed(routed, &request);
     cors.decorate(&parts.headers, &mut response.headers);
     response
 }
