@@ -62,6 +62,33 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// A request's place in the route table.
+#[derive(Debug)]
+pub(crate) struct Routed {
+    found: RouteMatch,
+    /// HEAD: answer without a body.
+    no_body: bool,
+}
+
+impl Routed {
+    /// The operation found, if any.
+    pub(crate) fn op(&self) -> Option<usize> {
+        match self.found {
+            RouteMatch::Found { op, .. } => Some(op),
+            _ => None,
+        }
+    }
+}
+
+fn empty_response(status: StatusCode) -> MockResponse {
+    MockResponse {
+        status,
+        headers: HeaderMap::new(),
+        body: Bytes::new(),
+        route: None,
+    }
+}
+
 /// The status a response key stands for when it is sent without a request for a code.
 fn status_for(key: StatusKey) -> StatusCode {
     let code = match key {
@@ -108,7 +135,7 @@ impl Hasher for Fnv {
     }
 }
 
-fn stable_hash(parts: impl Hash) -> u64 {
+pub(crate) fn stable_hash(parts: impl Hash) -> u64 {
     let mut hasher = Fnv(0xcbf2_9ce4_8422_2325);
     parts.hash(&mut hasher);
     hasher.finish()
@@ -175,8 +202,18 @@ impl Engine {
         }
     }
 
-    /// Answers one request.
+    /// Answers one request as the description says, with no runtime rules.
     pub fn respond(&self, req: &MockRequest<'_>) -> MockResponse {
+        let routed = self.route(req);
+        self.respond_routed(routed, req)
+    }
+
+    pub(crate) fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// Finds the operation for a request; HEAD falls back to GET.
+    pub(crate) fn route(&self, req: &MockRequest<'_>) -> Routed {
         let method = Method::from_wire(req.method.as_str());
         let lookup = |m: Method| self.router.lookup(m, req.path);
         let (found, head_as_get) = match method {
@@ -194,7 +231,15 @@ impl Engine {
                 None => (RouteMatch::NotFound, false),
             },
         };
-        let mut response = match found {
+        Routed {
+            found,
+            no_body: head_as_get || method == Some(Method::Head),
+        }
+    }
+
+    /// The description's answer to a routed request.
+    pub(crate) fn respond_routed(&self, routed: Routed, req: &MockRequest<'_>) -> MockResponse {
+        let mut response = match routed.found {
             RouteMatch::Found { op, params } => self.respond_to(op, &params, req),
             RouteMatch::NotFound => problem(
                 StatusCode::NOT_FOUND,
@@ -224,7 +269,74 @@ impl Engine {
                 None,
             ),
         };
-        if head_as_get || method == Some(Method::Head) {
+        if routed.no_body {
+            response.body = Bytes::new();
+        }
+        response
+    }
+
+    /// The answer a runtime rule gives: its own body when it has one; else, for a status,
+    /// the operation's response declared for it (example or generated data), else an empty
+    /// body. The rule's headers go on top. Requests are not validated: the rule decides.
+    pub(crate) fn shaped(
+        &self,
+        routed: Routed,
+        req: &MockRequest<'_>,
+        status: Option<StatusCode>,
+        body: Option<&crate::runtime::RuleBody>,
+        headers: &HeaderMap,
+    ) -> MockResponse {
+        let found = match &routed.found {
+            RouteMatch::Found { op, params } => Some((*op, params.as_slice())),
+            _ => None,
+        };
+        let route = found.map(|(op, _)| RouteInfo {
+            op,
+            template: self.ops[op].template.clone(),
+            operation_id: self.ops[op].operation_id.clone(),
+        });
+        let default_status = || {
+            found
+                .and_then(|(op, _)| self.ops[op].default_response)
+                .zip(found)
+                .map_or(StatusCode::OK, |(i, (op, _))| {
+                    self.ops[op].responses[i].status
+                })
+        };
+        let mut response = match (body, status, found) {
+            (Some(body), status, _) => {
+                let mut own = HeaderMap::new();
+                own.insert(header::CONTENT_TYPE, body.content_type.clone());
+                MockResponse {
+                    status: status.unwrap_or_else(default_status),
+                    headers: own,
+                    body: body.bytes.clone(),
+                    route: None,
+                }
+            }
+            (None, Some(status), Some((op, params))) => {
+                let prefs = Preferences {
+                    code: Some(status.as_u16()),
+                    ..Preferences::default()
+                };
+                match self.choose_response(op, &prefs) {
+                    Ok(Some((resp_index, _))) => {
+                        let accept = req
+                            .headers
+                            .get(header::ACCEPT)
+                            .and_then(|v| v.to_str().ok());
+                        let seed = stable_hash((self.options.seed, op, params));
+                        self.render(op, resp_index, status, accept, &prefs, seed)
+                    }
+                    _ => empty_response(status),
+                }
+            }
+            (None, Some(status), None) => empty_response(status),
+            (None, None, _) => return self.respond_routed(routed, req),
+        };
+        crate::runtime::overlay(&mut response.headers, headers);
+        response.route = route;
+        if routed.no_body {
             response.body = Bytes::new();
         }
         response

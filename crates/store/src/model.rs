@@ -39,6 +39,9 @@ pub struct RequestSummary {
     pub request_body_size: u64,
     /// Full response body length in bytes, before truncation.
     pub response_body_size: u64,
+    /// The fault injected into the answer (`error`, `reset`, `empty`, `slow_body`); a
+    /// `reset` request has status 0, as no answer was sent.
+    pub fault: Option<String>,
 }
 
 /// A logged request with everything that was kept of it.
