@@ -127,7 +127,7 @@ pub enum DelaySpec {
 
 /// The inverse of the standard normal distribution at 0.99: a log-normal delay's p99 is
 /// `median * exp(sigma * Z99)`.
-const Z99: f64 = 2.326_347_874_040_841;
+pub(crate) const Z99: f64 = 2.326_347_874_040_841;
 
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
