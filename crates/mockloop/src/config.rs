@@ -25,6 +25,8 @@ pub struct FileConfig {
     pub validate: Option<bool>,
     pub redact: Option<bool>,
     pub cors: Option<String>,
+    pub scenarios: Option<PathBuf>,
+    pub scenario: Option<String>,
 }
 
 impl FileConfig {
@@ -64,6 +66,10 @@ pub struct ServeConfig {
     pub validate: bool,
     pub redact: bool,
     pub cors: String,
+    /// Scenario file to store at start.
+    pub scenarios: Option<PathBuf>,
+    /// Scenario to activate at start.
+    pub scenario: Option<String>,
 }
 
 fn address(key: &str, host: &str, port: u16) -> Result<SocketAddr> {
@@ -118,6 +124,8 @@ impl ServeConfig {
             validate: !args.no_validate && file.validate.unwrap_or(true),
             redact: !args.no_redact && file.redact.unwrap_or(true),
             cors: args.cors.or(file.cors).unwrap_or_else(|| "*".to_owned()),
+            scenarios: args.scenarios.or(file.scenarios),
+            scenario: args.scenario.or(file.scenario),
         })
     }
 }

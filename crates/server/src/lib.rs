@@ -2,9 +2,11 @@
 //! and clean shutdown.
 
 mod admin;
+mod control;
 mod cors;
 mod mock;
 
 pub use admin::{AdminState, router as admin_router, serve as serve_admin};
+pub use control::{CompiledScenario, Control, Override};
 pub use cors::CorsPolicy;
 pub use mock::{MockConfig, MockState, serve as serve_mock};

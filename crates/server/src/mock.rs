@@ -3,17 +3,25 @@
 //! The hot path: reserve a slot in the log queue (this is where backpressure waits when the
 //! writer falls behind), read the body within the limit, ask the engine, send the response.
 //! The log record is handed over without waiting; serialising it is the writer's job.
+//!
+//! Runtime rules (overrides, the active scenario, faults) come from one snapshot loaded
+//! atomically per request. Their delays wait on the timer, never on a worker thread; a
+//! reset ends the connection by failing the service; a slow body is a body that yields
+//! slices on a timer.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use engine::runtime::{Answer, Delivery, Layer, Rules};
 use engine::{Engine, MockRequest, MockResponse};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -23,6 +31,7 @@ use store::{LogRecord, LogSink};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::control::Control;
 use crate::cors::CorsPolicy;
 
 /// Settings of the mock listener.
@@ -61,12 +70,17 @@ pub struct MockState {
     /// Per-process random prefix of generated request ids.
     id_prefix: String,
     server_id: Arc<str>,
-    /// Name of the active scenario, stored on each logged request.
-    scenario: Arc<str>,
+    /// Overrides, the active scenario and faults.
+    control: Arc<Control>,
 }
 
 impl MockState {
-    pub fn new(engine: Arc<Engine>, sink: LogSink, config: MockConfig) -> MockState {
+    pub fn new(
+        engine: Arc<Engine>,
+        sink: LogSink,
+        config: MockConfig,
+        control: Arc<Control>,
+    ) -> MockState {
         let id_prefix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let server_id = Arc::from(config.server_id.as_str());
         MockState {
@@ -76,7 +90,7 @@ impl MockState {
             counter: AtomicU64::new(0),
             id_prefix,
             server_id,
-            scenario: Arc::from(""),
+            control,
         }
     }
 }
@@ -127,11 +141,20 @@ pub async fn serve(
     }
 }
 
+/// What the mock sends: the whole body at once, or slowly.
+type MockBody = Either<Full<Bytes>, SlowBody>;
+
+/// The service's error for a `reset` fault: hyper closes the connection (HTTP/2: resets the
+/// stream) without sending a response.
+#[derive(Debug, thiserror::Error)]
+#[error("connection closed by a reset fault")]
+struct ResetFault;
+
 async fn handle(
     state: Arc<MockState>,
     req: Request<Incoming>,
     peer: SocketAddr,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<MockBody>, ResetFault> {
     // Backpressure: this waits only when the log queue is full.
     // The sink closes only after the listeners have stopped, so a failure here means the
     // writer died; the request is still answered and the loss is reported.
@@ -146,10 +169,28 @@ async fn handle(
             Ok(bytes) => (bytes, None),
             Err(resp) => (Bytes::new(), Some(resp)),
         };
-    let response = match response.take() {
-        Some(resp) => resp,
-        None => answer(&state, &parts, &body, nonce),
+    let rules = state.control.rules();
+    let answer = match response.take() {
+        Some(resp) => Answer {
+            response: resp,
+            delay: Duration::ZERO,
+            delivery: Delivery::Whole,
+            fault: None,
+            layer: Layer::Description,
+        },
+        None => answer(&state, &parts, &body, nonce, &rules),
     };
+    let scenario = rules.scenario().clone();
+    drop(rules);
+    if !answer.delay.is_zero() {
+        tokio::time::sleep(answer.delay).await;
+    }
+    let Answer {
+        response,
+        delivery,
+        fault,
+        ..
+    } = answer;
 
     let request_id = parts
         .headers
@@ -157,7 +198,13 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{}-{nonce:x}", state.id_prefix));
-    let mut out = Response::new(Full::new(response.body.clone()));
+    let out_body = match delivery {
+        Delivery::Slow { bytes_per_second } => {
+            Either::Right(SlowBody::new(response.body.clone(), bytes_per_second))
+        }
+        Delivery::Whole | Delivery::Reset => Either::Left(Full::new(response.body.clone())),
+    };
+    let mut out = Response::new(out_body);
     *out.status_mut() = response.status;
     let mut headers = response.headers;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
@@ -174,9 +221,10 @@ async fn handle(
         Some(route) => (Some(route.template.clone()), route.operation_id.clone()),
         None => (None, None),
     };
+    let aborted = delivery == Delivery::Reset;
     let Some(permit) = permit else {
         tracing::error!(%request_id, "request log writer is gone; request not logged");
-        return Ok(out);
+        return if aborted { Err(ResetFault) } else { Ok(out) };
     };
     permit.send(LogRecord {
         timestamp: received,
@@ -194,9 +242,11 @@ async fn handle(
         client_addr: Some(peer),
         request_id,
         session_id,
-        scenario: state.scenario.clone(),
+        scenario,
+        fault,
+        aborted,
     });
-    Ok(out)
+    if aborted { Err(ResetFault) } else { Ok(out) }
 }
 
 /// The engine's answer, or the CORS preflight answer, with CORS headers added.
@@ -205,30 +255,90 @@ fn answer(
     parts: &http::request::Parts,
     body: &Bytes,
     nonce: u64,
-) -> MockResponse {
+    rules: &Rules,
+) -> Answer {
     let cors = &state.config.cors;
     if cors.is_preflight(&parts.method, &parts.headers) {
         if let Some(methods) = state.engine.router().methods_at(parts.uri.path()) {
             let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
             let (status, headers) = cors.preflight(&parts.headers, &names);
-            return MockResponse {
-                status,
-                headers,
-                body: Bytes::new(),
-                route: None,
+            return Answer {
+                response: MockResponse {
+                    status,
+                    headers,
+                    body: Bytes::new(),
+                    route: None,
+                },
+                delay: Duration::ZERO,
+                delivery: Delivery::Whole,
+                fault: None,
+                layer: Layer::Description,
             };
         }
     }
-    let mut response = state.engine.respond(&MockRequest {
+    let request = MockRequest {
         method: &parts.method,
         path: parts.uri.path(),
         query: parts.uri.query(),
         headers: &parts.headers,
         body,
         nonce,
-    });
-    cors.decorate(&parts.headers, &mut response.headers);
-    response
+    };
+    let mut answer = state.engine.answer(&request, rules);
+    cors.decorate(&parts.headers, &mut answer.response.headers);
+    answer
+}
+
+/// A body sent in slices on a timer, about ten a second, at `bytes_per_second` on
+/// average. The first slice goes at once. Its length is known, so `Content-Length` is
+/// still sent.
+pub(crate) struct SlowBody {
+    rest: Bytes,
+    slice: usize,
+    interval: Duration,
+    wait: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl SlowBody {
+    fn new(data: Bytes, bytes_per_second: u64) -> SlowBody {
+        let bytes_per_second = bytes_per_second.max(1);
+        let slice = (bytes_per_second / 10).max(1);
+        SlowBody {
+            rest: data,
+            slice: usize::try_from(slice).unwrap_or(usize::MAX),
+            interval: Duration::from_secs_f64(slice as f64 / bytes_per_second as f64),
+            wait: None,
+        }
+    }
+}
+
+impl hyper::body::Body for SlowBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        let this = &mut *self;
+        if this.rest.is_empty() {
+            return Poll::Ready(None);
+        }
+        if let Some(wait) = this.wait.as_mut() {
+            ready!(wait.as_mut().poll(cx));
+        }
+        let slice = this.rest.split_to(this.slice.min(this.rest.len()));
+        this.wait = Some(Box::pin(tokio::time::sleep(this.interval)));
+        Poll::Ready(Some(Ok(hyper::body::Frame::data(slice))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.rest.len() as u64)
+    }
 }
 
 /// Reads the whole body within `limit` bytes.
