@@ -96,6 +96,23 @@ pub struct Answer {
     /// The fault that fired, by name, for the request log.
     pub fault: Option<&'static str>,
     pub layer: Layer,
+    /// The rule that matched, for the request log: `override:3`, `scenario:0` (the
+    /// endpoint's index).
+    pub rule: Option<Arc<str>>,
+}
+
+impl Answer {
+    /// An answer from the description alone, delivered whole at once.
+    pub fn plain(response: crate::MockResponse) -> Answer {
+        Answer {
+            response,
+            delay: Duration::ZERO,
+            delivery: Delivery::Whole,
+            fault: None,
+            layer: Layer::Description,
+            rule: None,
+        }
+    }
 }
 
 /// Which requests a rule applies to.
@@ -240,6 +257,8 @@ impl RuleBody {
 #[derive(Debug)]
 pub struct Rule {
     layer: Layer,
+    /// How the log names this rule.
+    label: Arc<str>,
     /// `None` for any method.
     method: Option<http::Method>,
     target: Target,
@@ -513,8 +532,14 @@ impl Engine {
             .map(Fault::compile)
             .transpose()
             .map_err(|e| e.within(&field("fault")))?;
+        let label = match layer {
+            Layer::Override(id) => format!("override:{id}"),
+            Layer::Scenario(index) => format!("scenario:{index}"),
+            Layer::Description => String::new(),
+        };
         Ok(Rule {
             layer,
+            label: Arc::from(label),
             method,
             target,
             status,
@@ -590,13 +615,7 @@ impl Engine {
     pub fn answer(&self, req: &crate::MockRequest<'_>, rules: &Rules) -> Answer {
         let routed = self.route(req);
         if rules.is_empty() {
-            return Answer {
-                response: self.respond_routed(routed, req),
-                delay: Duration::ZERO,
-                delivery: Delivery::Whole,
-                fault: None,
-                layer: Layer::Description,
-            };
+            return Answer::plain(self.respond_routed(routed, req));
         }
         let op = routed.op();
         let rule = rules.find(req.method, op, req.path, &self.api().base_paths);
@@ -647,6 +666,7 @@ impl Engine {
             delivery,
             fault: fault.map(|f| f.name),
             layer,
+            rule: rule.map(|r| r.label.clone()),
         }
     }
 }

@@ -80,6 +80,11 @@ fn an_override_changes_the_next_response_and_removing_it_restores_the_descriptio
         serde_json::from_slice::<Value>(&body).unwrap(),
         json!({ "down": true })
     );
+    let row = logged(&mock, 2);
+    assert_eq!(
+        row["rule"].as_str(),
+        Some(format!("override:{id}").as_str())
+    );
     let (_, list) = admin(&mock, "GET", "/api/overrides", None);
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert_eq!(list[0]["path"], "/books/{id}");
@@ -196,6 +201,7 @@ fn mockloop_paths_create_activate_log_and_deactivate_scenarios() {
         (row["status"].as_u64(), row["scenario"].as_str()),
         (Some(503), Some("maintenance"))
     );
+    assert_eq!(row["rule"], "scenario:0");
     let active = mock.admin_json("/api/mock-data/scenarios/active");
     assert_eq!(
         (active["id"].as_i64(), active["is_active"].as_bool()),
@@ -237,7 +243,10 @@ fn mockloop_paths_create_activate_log_and_deactivate_scenarios() {
     assert_eq!(status, 200);
     assert_eq!(get(&mock, "/books"), (200, original));
     let row = logged(&mock, 4);
-    assert_eq!(row["scenario"], "");
+    assert_eq!(
+        (row["scenario"].as_str(), row["rule"].as_str()),
+        (Some(""), None)
+    );
     assert_eq!(
         mock.admin_json("/api/mock-data/scenarios/active"),
         Value::Null

@@ -18,7 +18,7 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use engine::runtime::{Answer, Delivery, Layer, Rules};
+use engine::runtime::{Answer, Delivery, Rules};
 use engine::{Engine, MockRequest, MockResponse};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Either, Full, Limited};
@@ -171,13 +171,7 @@ async fn handle(
         };
     let rules = state.control.rules();
     let answer = match response.take() {
-        Some(resp) => Answer {
-            response: resp,
-            delay: Duration::ZERO,
-            delivery: Delivery::Whole,
-            fault: None,
-            layer: Layer::Description,
-        },
+        Some(resp) => Answer::plain(resp),
         None => answer(&state, &parts, &body, nonce, &rules),
     };
     let scenario = rules.scenario().clone();
@@ -189,6 +183,7 @@ async fn handle(
         response,
         delivery,
         fault,
+        rule,
         ..
     } = answer;
 
@@ -244,6 +239,7 @@ async fn handle(
         session_id,
         scenario,
         fault,
+        rule,
         aborted,
     });
     if aborted { Err(ResetFault) } else { Ok(out) }
@@ -262,18 +258,12 @@ fn answer(
         if let Some(methods) = state.engine.router().methods_at(parts.uri.path()) {
             let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
             let (status, headers) = cors.preflight(&parts.headers, &names);
-            return Answer {
-                response: MockResponse {
-                    status,
-                    headers,
-                    body: Bytes::new(),
-                    route: None,
-                },
-                delay: Duration::ZERO,
-                delivery: Delivery::Whole,
-                fault: None,
-                layer: Layer::Description,
-            };
+            return Answer::plain(MockResponse {
+                status,
+                headers,
+                body: Bytes::new(),
+                route: None,
+            });
         }
     }
     let request = MockRequest {

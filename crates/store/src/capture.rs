@@ -168,6 +168,8 @@ pub(crate) struct Row {
     /// Absent from spill files written before faults existed.
     #[serde(default)]
     pub fault: Option<String>,
+    #[serde(default)]
+    pub rule: Option<String>,
 }
 
 impl Row {
@@ -200,6 +202,7 @@ impl Row {
             session_id: record.session_id,
             scenario: record.scenario.to_string(),
             fault: record.fault.map(str::to_owned),
+            rule: record.rule.map(|rule| rule.to_string()),
         }
     }
 }

@@ -42,6 +42,9 @@ pub struct RequestSummary {
     /// The fault injected into the answer (`error`, `reset`, `empty`, `slow_body`); a
     /// `reset` request has status 0, as no answer was sent.
     pub fault: Option<String>,
+    /// The runtime rule that answered: `override:ID` or `scenario:INDEX` (the endpoint's
+    /// place in the active scenario).
+    pub rule: Option<String>,
 }
 
 /// A logged request with everything that was kept of it.

@@ -316,6 +316,7 @@ fn overrides_beat_the_scenario_and_the_newest_override_wins() {
         (a.response.status.as_u16(), a.layer),
         (299, Layer::Override(2))
     );
+    assert_eq!(a.rule.as_deref(), Some("override:2"));
     let a = answer(&engine, &both, get("/books/5"));
     assert_eq!(
         (a.response.status.as_u16(), a.layer),

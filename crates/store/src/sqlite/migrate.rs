@@ -28,7 +28,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 3,
-        name: "create scenarios, add request_logs.fault",
+        name: "create scenarios, add request_logs.fault and rule",
         sql: SCENARIOS,
     },
 ];
@@ -75,7 +75,8 @@ CREATE INDEX idx_request_logs_route_ts ON request_logs (route, ts_us);
 /// `name` and `description` are also columns so that listings need not parse it. The
 /// partial unique index makes "at most one active" a rule of the database itself.
 ///
-/// `fault` names the fault injected into a logged request's answer; NULL for most rows.
+/// `fault` names the fault injected into a logged request's answer and `rule` the runtime
+/// rule that answered it; both NULL for most rows.
 const SCENARIOS: &str = "
 CREATE TABLE scenarios (
     id            INTEGER PRIMARY KEY,
@@ -89,6 +90,7 @@ CREATE TABLE scenarios (
 );
 CREATE UNIQUE INDEX idx_scenarios_one_active ON scenarios (active) WHERE active = 1;
 ALTER TABLE request_logs ADD COLUMN fault TEXT;
+ALTER TABLE request_logs ADD COLUMN rule TEXT;
 ";
 
 const CREATE_MIGRATIONS_TABLE: &str = "
