@@ -619,19 +619,26 @@ impl Engine {
         }
         let op = routed.op();
         let rule = rules.find(req.method, op, req.path, &self.api().base_paths);
-        let mut rng = ChaCha8Rng::seed_from_u64(crate::respond::stable_hash((
-            self.options().seed,
-            req.nonce,
-            "runtime",
-        )));
         let fault = rule
             .and_then(|r| r.fault.as_ref())
-            .or(rules.global.fault.as_ref())
-            .filter(|fault| fault.fires(&mut rng));
+            .or(rules.global.fault.as_ref());
         let delay = rule
             .and_then(|r| r.delay.as_ref())
-            .or(rules.global.delay.as_ref())
-            .map_or(Duration::ZERO, |d| d.sample(&mut rng));
+            .or(rules.global.delay.as_ref());
+        // Seeded only when something is drawn; the fault's draw always comes first.
+        let (fault, delay) = if fault.is_some() || delay.is_some() {
+            let mut rng = ChaCha8Rng::seed_from_u64(crate::respond::stable_hash((
+                self.options().seed,
+                req.nonce,
+                "runtime",
+            )));
+            (
+                fault.filter(|fault| fault.fires(&mut rng)),
+                delay.map_or(Duration::ZERO, |d| d.sample(&mut rng)),
+            )
+        } else {
+            (None, Duration::ZERO)
+        };
         let layer = rule.map_or(Layer::Description, |r| r.layer);
         let no_headers = HeaderMap::new();
         let rule_headers = rule.map_or(&no_headers, |r| &r.headers);

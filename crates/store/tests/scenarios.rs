@@ -45,6 +45,8 @@ fn scenarios_are_created_listed_updated_and_deleted() {
     assert!(t.store.delete_scenario(b.id).unwrap());
     assert!(!t.store.delete_scenario(b.id).unwrap());
     assert!(t.store.scenario(b.id).unwrap().is_none());
+    let c = t.store.create_scenario(&new("later")).unwrap();
+    assert!(c.id > b.id, "a deleted scenario's id is not reused");
 }
 
 #[test]

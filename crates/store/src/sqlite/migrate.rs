@@ -71,7 +71,8 @@ CREATE INDEX idx_request_logs_status_ts ON request_logs (status, ts_us);
 CREATE INDEX idx_request_logs_route_ts ON request_logs (route, ts_us);
 ";
 
-/// Scenarios survive restarts here. `config` is the scenario as JSON, kept as it was given;
+/// Scenarios survive restarts here. Ids are never reused (`AUTOINCREMENT`): clients keep
+/// them, and a deleted scenario's id must not come to name another. `config` is the scenario as JSON, kept as it was given;
 /// `name` and `description` are also columns so that listings need not parse it. The
 /// partial unique index makes "at most one active" a rule of the database itself.
 ///
@@ -79,7 +80,7 @@ CREATE INDEX idx_request_logs_route_ts ON request_logs (route, ts_us);
 /// rule that answered it; both NULL for most rows.
 const SCENARIOS: &str = "
 CREATE TABLE scenarios (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     name          TEXT NOT NULL UNIQUE,
     description   TEXT NOT NULL DEFAULT '',
     scenario_type TEXT NOT NULL DEFAULT '',
