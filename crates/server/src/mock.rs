@@ -158,7 +158,7 @@ async fn handle(
     // Backpressure: this waits only when the log queue is full.
     // The sink closes only after the listeners have stopped, so a failure here means the
     // writer died; the request is still answered and the loss is reported.
-    let permit = state.sink.reserve().await.ok();
+    let mut permit = state.sink.reserve().await.ok();
     let received = chrono::Utc::now();
     let started = Instant::now();
     let nonce = state.counter.fetch_add(1, Ordering::Relaxed);
@@ -177,7 +177,13 @@ async fn handle(
     let scenario = rules.scenario().clone();
     drop(rules);
     if !answer.delay.is_zero() {
+        // A delayed request gives its log slot back while it waits, so that many slow
+        // answers cannot fill the queue that every other request reserves from.
+        let held = permit.take().is_some();
         tokio::time::sleep(answer.delay).await;
+        if held {
+            permit = state.sink.reserve().await.ok();
+        }
     }
     let Answer {
         response,
