@@ -428,7 +428,7 @@ impl Engine {
                 let delay = match (config.response_time_ms, &config.delay) {
                     (Some(_), Some(_)) => {
                         return Err(RuleError::new(
-                            "response_config.delay",
+                            format!("endpoints[{i}].response_config.delay"),
                             "give response_time_ms or delay, not both",
                         ));
                     }

@@ -403,6 +403,12 @@ fn errors_name_the_field() {
         "endpoints[1].path: route template '/nowhere/{id}' is not declared by the description"
     );
     let err = compile(json!({ "scenario_name": "x", "endpoints": [
+        { "path": "/books", "response_config": { "response_time_ms": 5, "delay": 6 } }] }));
+    assert_eq!(
+        err,
+        "endpoints[0].response_config.delay: give response_time_ms or delay, not both"
+    );
+    let err = compile(json!({ "scenario_name": "x", "endpoints": [
         { "path": "/books", "response_config": { "status_code": 42 } }] }));
     assert_eq!(
         err,
