@@ -514,6 +514,14 @@ fn commands_change_a_running_server() {
         out.contains("/books/{id}") && out.contains("error 502 at rate 0"),
         "{out}"
     );
+    let (code, out) = cli(
+        &mock,
+        &[
+            "override", "replace", "1", "*", "/books/*", "--status", "410",
+        ],
+    );
+    assert_eq!((code, out.as_str()), (0, "replaced override 1\n"));
+    assert_eq!(get(&mock, BOOK_ONE).0, 410);
     let (code, _) = cli(&mock, &["override", "remove", "1"]);
     assert_eq!(code, 0);
     assert_eq!(get(&mock, BOOK_ONE).0, 200);
