@@ -8,6 +8,7 @@ pub mod negotiate;
 pub mod problem;
 mod respond;
 pub mod router;
+pub mod runtime;
 pub mod sample;
 pub mod schema;
 pub mod validate;

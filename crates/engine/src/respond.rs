@@ -62,6 +62,15 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+fn empty_response(status: StatusCode) -> MockResponse {
+    MockResponse {
+        status,
+        headers: HeaderMap::new(),
+        body: Bytes::new(),
+        route: None,
+    }
+}
+
 /// The status a response key stands for when it is sent without a request for a code.
 fn status_for(key: StatusKey) -> StatusCode {
     let code = match key {
@@ -108,7 +117,7 @@ impl Hasher for Fnv {
     }
 }
 
-fn stable_hash(parts: impl Hash) -> u64 {
+pub(crate) fn stable_hash(parts: impl Hash) -> u64 {
     let mut hasher = Fnv(0xcbf2_9ce4_8422_2325);
     parts.hash(&mut hasher);
     hasher.finish()
@@ -196,6 +205,10 @@ impl Engine {
         self.router.shadowed()
     }
 
+    pub(crate) fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
     fn context(&self, direction: Direction) -> SchemaContext<'_> {
         SchemaContext {
             root: &self.api.root,
@@ -270,6 +283,73 @@ impl Engine {
             ),
         };
         if no_body {
+            response.body = Bytes::new();
+        }
+        response
+    }
+
+    /// The answer a runtime rule gives: its own body when it has one; else, for a status,
+    /// the operation's response declared for it (example or generated data), else an empty
+    /// body. The rule's headers go on top. Requests are not validated: the rule decides.
+    pub(crate) fn shaped(
+        &self,
+        routed: Routed,
+        req: &MockRequest<'_>,
+        status: Option<StatusCode>,
+        body: Option<&crate::runtime::RuleBody>,
+        headers: &HeaderMap,
+    ) -> MockResponse {
+        let found = match &routed.found {
+            RouteMatch::Found { op, params } => Some((*op, params.as_slice())),
+            _ => None,
+        };
+        let route = found.map(|(op, _)| RouteInfo {
+            op,
+            template: self.ops[op].template.clone(),
+            operation_id: self.ops[op].operation_id.clone(),
+        });
+        let default_status = || {
+            found
+                .and_then(|(op, _)| self.ops[op].default_response)
+                .zip(found)
+                .map_or(StatusCode::OK, |(i, (op, _))| {
+                    self.ops[op].responses[i].status
+                })
+        };
+        let mut response = match (body, status, found) {
+            (Some(body), status, _) => {
+                let mut own = HeaderMap::new();
+                own.insert(header::CONTENT_TYPE, body.content_type.clone());
+                MockResponse {
+                    status: status.unwrap_or_else(default_status),
+                    headers: own,
+                    body: body.bytes.clone(),
+                    route: None,
+                }
+            }
+            (None, Some(status), Some((op, params))) => {
+                let prefs = Preferences {
+                    code: Some(status.as_u16()),
+                    ..Preferences::default()
+                };
+                match self.choose_response(op, &prefs) {
+                    Ok(Some((resp_index, _))) => {
+                        let accept = req
+                            .headers
+                            .get(header::ACCEPT)
+                            .and_then(|v| v.to_str().ok());
+                        let seed = stable_hash((self.options.seed, op, params));
+                        self.render(op, resp_index, status, accept, &prefs, seed)
+                    }
+                    _ => empty_response(status),
+                }
+            }
+            (None, Some(status), None) => empty_response(status),
+            (None, None, _) => return self.respond_routed(routed, req),
+        };
+        crate::runtime::overlay(&mut response.headers, headers);
+        response.route = route;
+        if routed.no_body {
             response.body = Bytes::new();
         }
         response

@@ -33,6 +33,154 @@ pub enum Command {
     Serve(ServeArgs),
     /// Query and analyse a request log from the shell.
     Logs(LogsArgs),
+    /// Store, change and activate scenarios of a running mock (through its admin API).
+    ///
+    /// A scenario is a named set of endpoint answers in MockLoop's shape (scenario_name,
+    /// endpoints: [{path, method, response_config: {status_code, response_time_ms,
+    /// response_data, headers}}]); at most one is active. Scenarios are stored in the
+    /// mock's database and stay active across restarts.
+    Scenario(ScenarioArgs),
+    /// Add, replace and remove overrides of a running mock (kept in memory only).
+    ///
+    /// An override answers matching requests with its own status, headers, body, delay or
+    /// fault; it wins over the active scenario, and the newest override wins over older
+    /// ones.
+    Override(OverrideArgs),
+    /// Show, set or clear the global delay and fault of a running mock.
+    Faults(FaultsArgs),
+}
+
+/// Where the running mock's admin API is, and how to print its answers.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// Admin API of the running mock.
+    #[arg(
+        long,
+        global = true,
+        env = "MOCKLOOP_ADMIN",
+        default_value = "http://127.0.0.1:8001"
+    )]
+    pub admin: String,
+
+    /// Print the admin API's JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    #[command(subcommand)]
+    pub action: ScenarioAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScenarioAction {
+    /// List the stored scenarios.
+    List,
+    /// Show one scenario, by name or id.
+    Show { key: String },
+    /// Show the active scenario.
+    Active,
+    /// Store the scenarios of a file (YAML or JSON; one scenario or a list).
+    Create { file: PathBuf },
+    /// Replace stored scenarios with those of a file, matched by scenario_name.
+    Update { file: PathBuf },
+    /// Delete a scenario, by name or id (the active one must be deactivated first).
+    Delete { key: String },
+    /// Make a scenario, by name or id, the active one.
+    Activate { key: String },
+    /// Leave no scenario active.
+    Deactivate,
+}
+
+#[derive(Debug, Args)]
+pub struct OverrideArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    #[command(subcommand)]
+    pub action: OverrideAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OverrideAction {
+    /// List the overrides, oldest first.
+    List,
+    /// Add an override.
+    Add(OverrideRule),
+    /// Replace override ID, keeping its place.
+    Replace {
+        id: u64,
+        #[command(flatten)]
+        rule: OverrideRule,
+    },
+    /// Remove override ID.
+    Remove { id: u64 },
+    /// Remove every override.
+    Clear,
+}
+
+/// One override, as flags.
+#[derive(Debug, Args)]
+pub struct OverrideRule {
+    /// HTTP method, or `*` for any.
+    pub method: String,
+
+    /// Route template (`/books/{id}`), concrete path (`/books/7`), glob (`/books/*`) or
+    /// regular expression (`^/books/[0-9]+$`).
+    pub path: String,
+
+    /// Status to answer with.
+    #[arg(long)]
+    pub status: Option<u16>,
+
+    /// Header to send, as NAME:VALUE; repeat for more.
+    #[arg(long = "header", value_name = "NAME:VALUE")]
+    pub headers: Vec<String>,
+
+    /// Body to send, as JSON.
+    #[arg(long, conflicts_with = "text")]
+    pub body: Option<String>,
+
+    /// Body to send as it is (text).
+    #[arg(long)]
+    pub text: Option<String>,
+
+    /// Delay: `200` (ms), `100..300` (uniform), `lognormal:median=100,sigma=0.5` or
+    /// `lognormal:p50=100,p99=800`.
+    #[arg(long)]
+    pub delay: Option<String>,
+
+    /// Fault: `reset`, `empty`, `error=503`, `slow=BYTES_PER_SECOND`, each with an optional
+    /// `@RATE` (`error=503@0.2`).
+    #[arg(long)]
+    pub fault: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FaultsArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    #[command(subcommand)]
+    pub action: FaultsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FaultsAction {
+    /// Show the global delay and fault.
+    Show,
+    /// Set the global delay and fault, for requests that no rule gives their own.
+    Set {
+        /// Delay, as for `override add --delay`.
+        #[arg(long)]
+        delay: Option<String>,
+        /// Fault, as for `override add --fault`.
+        #[arg(long)]
+        fault: Option<String>,
+    },
+    /// Remove the global delay and fault.
+    Clear,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +246,15 @@ pub struct ServeArgs {
     /// Requests that may wait for a place under --max-concurrency [default: 0].
     #[arg(long, value_name = "M", env = "MOCKLOOP_QUEUE")]
     pub queue: Option<usize>,
+
+    /// Scenario file (YAML or JSON; one scenario or a list) stored at start; scenarios of
+    /// the same name are replaced.
+    #[arg(long, env = "MOCKLOOP_SCENARIOS")]
+    pub scenarios: Option<PathBuf>,
+
+    /// Activate this stored scenario at start [default: the one active when last stopped].
+    #[arg(long, env = "MOCKLOOP_SCENARIO")]
+    pub scenario: Option<String>,
 }
 
 #[derive(Debug, Args)]

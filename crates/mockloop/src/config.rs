@@ -27,6 +27,8 @@ pub struct FileConfig {
     pub cors: Option<String>,
     pub max_concurrency: Option<usize>,
     pub queue: Option<usize>,
+    pub scenarios: Option<PathBuf>,
+    pub scenario: Option<String>,
 }
 
 impl FileConfig {
@@ -68,6 +70,10 @@ pub struct ServeConfig {
     pub cors: String,
     /// The concurrency limit; None when off.
     pub limit: Option<server::LimitConfig>,
+    /// Scenario file to store at start.
+    pub scenarios: Option<PathBuf>,
+    /// Scenario to activate at start.
+    pub scenario: Option<String>,
 }
 
 fn address(key: &str, host: &str, port: u16) -> Result<SocketAddr> {
@@ -133,6 +139,8 @@ impl ServeConfig {
             redact: !args.no_redact && file.redact.unwrap_or(true),
             cors: args.cors.or(file.cors).unwrap_or_else(|| "*".to_owned()),
             limit,
+            scenarios: args.scenarios.or(file.scenarios),
+            scenario: args.scenario.or(file.scenario),
         })
     }
 }

@@ -3,6 +3,9 @@
 mod cli;
 mod config;
 mod logs;
+mod remote;
+mod rules;
+mod scenario_file;
 mod serve;
 
 use std::process::ExitCode;
@@ -27,6 +30,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Logs(args) => logs::run(args),
+        Command::Scenario(args) => rules::scenario(args),
+        Command::Override(args) => rules::overrides(args),
+        Command::Faults(args) => rules::faults(args),
     };
     match result {
         Ok(code) => code,

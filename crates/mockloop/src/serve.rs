@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use engine::runtime::Scenario;
 use engine::{Engine, EngineOptions};
-use server::{CorsPolicy, MockConfig};
+use server::{Control, CorsPolicy, MockConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -46,8 +47,84 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let outcome = runtime.block_on(serve(config, api, started));
     // The log is flushed by now; do not wait for a warm-up still running in the background.
     runtime.shutdown_background();
-    outcome?;
-    Ok(ExitCode::SUCCESS)
+    match outcome {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(err) if err.is::<Usage>() => Ok(usage_error(&err)),
+        Err(err) => Err(err),
+    }
+}
+
+/// A bad input found while starting (a scenario file, an unknown scenario): exit code 2.
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Stores the scenarios of `--scenarios` (each checked against the description first),
+/// activates `--scenario`, and puts the active scenario's rules in place. A stored active
+/// scenario that no longer fits the description is deactivated with a warning rather than
+/// stopping the start.
+fn prepare_scenarios(config: &ServeConfig, store: &store::Store, control: &Control) -> Result<()> {
+    if let Some(path) = &config.scenarios {
+        let scenarios = crate::scenario_file::read(path).map_err(Usage)?;
+        for (scenario, value) in scenarios {
+            control.compile_scenario(&scenario).map_err(|e| {
+                Usage(format!(
+                    "invalid scenario '{}' in '{}': {e}",
+                    scenario.scenario_name,
+                    path.display()
+                ))
+            })?;
+            let (saved, created) = store.save_scenario(&store::NewScenario {
+                name: scenario.scenario_name.clone(),
+                description: scenario.description.clone(),
+                scenario_type: scenario.scenario_type.clone(),
+                config: value,
+            })?;
+            tracing::info!(
+                name = %saved.name,
+                id = saved.id,
+                "{} scenario from {}",
+                if created { "stored" } else { "replaced" },
+                path.display()
+            );
+        }
+    }
+    if let Some(name) = &config.scenario {
+        let found = store
+            .scenario_named(name)?
+            .ok_or_else(|| Usage(format!("no stored scenario named '{name}' to activate")))?;
+        store.activate_scenario(found.id)?;
+    }
+    let Some(active) = store.active_scenario()? else {
+        return Ok(());
+    };
+    let compiled = Scenario::from_json(active.config.clone())
+        .and_then(|scenario| control.compile_scenario(&scenario));
+    match compiled {
+        Ok(compiled) => {
+            tracing::info!(name = %active.name, "scenario active");
+            control.set_scenario(Some((active.id, compiled)));
+        }
+        Err(err) if config.scenario.is_some() => {
+            return Err(Usage(format!("scenario '{}' cannot be used: {err}", active.name)).into());
+        }
+        Err(err) => {
+            tracing::warn!(
+                name = %active.name,
+                cause = %err,
+                "the active scenario does not fit this description; deactivated"
+            );
+            store.deactivate_scenarios()?;
+        }
+    }
+    Ok(())
 }
 
 fn usage_error(err: &anyhow::Error) -> ExitCode {
@@ -106,6 +183,9 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
         );
     }
 
+    let control = Arc::new(Control::new(engine.clone()));
+    prepare_scenarios(&config, &store, &control)?;
+
     let api_listener = bind(config.api_addr, "mock API").await?;
     let admin_listener = bind(config.admin_addr, "admin API").await?;
     let api_addr = api_listener.local_addr()?;
@@ -121,12 +201,13 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
             limit: config.limit,
             ..MockConfig::default()
         },
+        control.clone(),
     ));
     let metrics = mock_state.metrics().clone();
     let sampler = metrics
         .start_sampler()
         .context("cannot start the metrics sampler")?;
-    let admin_state = server::AdminState::new(engine.clone(), store.clone(), metrics);
+    let admin_state = server::AdminState::new(engine.clone(), store.clone(), metrics, control);
     let mock_task = tokio::spawn(server::serve_mock(
         api_listener,
         mock_state,

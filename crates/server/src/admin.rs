@@ -1,17 +1,22 @@
 //! The admin API: health, the request log and its analysis, live metrics (JSON and
-//! Prometheus), and what the mock serves.
+//! Prometheus), what the mock serves, and the runtime rules (overrides, scenarios, faults;
+//! see `runtime`).
+
+mod runtime;
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use engine::Engine;
 use serde::Serialize;
 use serde_json::{Value, json};
 use store::{RequestFilter, Store};
+
+use crate::control::Control;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -23,15 +28,26 @@ pub struct AdminState {
     engine: Arc<Engine>,
     store: Arc<Store>,
     metrics: Arc<Metrics>,
+    control: Arc<Control>,
+    /// Held across a scenario change's database write and snapshot swap, so that the
+    /// stored active flag and the rules requests see change in the same order.
+    scenarios: Arc<tokio::sync::Mutex<()>>,
     started: std::time::Instant,
 }
 
 impl AdminState {
-    pub fn new(engine: Arc<Engine>, store: Arc<Store>, metrics: Arc<Metrics>) -> AdminState {
+    pub fn new(
+        engine: Arc<Engine>,
+        store: Arc<Store>,
+        metrics: Arc<Metrics>,
+        control: Arc<Control>,
+    ) -> AdminState {
         AdminState {
             engine,
             store,
             metrics,
+            control,
+            scenarios: Arc::new(tokio::sync::Mutex::new(())),
             started: std::time::Instant::now(),
         }
     }
@@ -47,6 +63,57 @@ pub fn router(state: AdminState) -> Router {
         .route("/api/spec", get(spec))
         .route("/api/metrics", get(metrics_json))
         .route("/metrics", get(metrics_prometheus))
+        .route(
+            "/api/overrides",
+            get(runtime::list_overrides)
+                .post(runtime::add_override)
+                .delete(runtime::clear_overrides),
+        )
+        .route(
+            "/api/overrides/{id}",
+            get(runtime::get_override)
+                .put(runtime::replace_override)
+                .delete(runtime::remove_override),
+        )
+        .route(
+            "/api/faults",
+            get(runtime::get_faults)
+                .put(runtime::set_faults)
+                .delete(runtime::clear_faults),
+        )
+        .route(
+            "/api/scenarios",
+            get(runtime::list_scenarios).post(runtime::create_scenario),
+        )
+        .route("/api/scenarios/active", get(runtime::active_scenario))
+        .route("/api/scenarios/deactivate", post(runtime::deactivate))
+        .route(
+            "/api/scenarios/{key}",
+            get(runtime::get_scenario)
+                .put(runtime::update_scenario)
+                .delete(runtime::delete_scenario),
+        )
+        .route("/api/scenarios/{key}/activate", post(runtime::activate))
+        .route(
+            "/api/mock-data/scenarios",
+            get(runtime::compat::list).post(runtime::compat::create),
+        )
+        .route(
+            "/api/mock-data/scenarios/active",
+            get(runtime::compat::active),
+        )
+        .route(
+            "/api/mock-data/scenarios/{id}",
+            axum::routing::put(runtime::compat::update).delete(runtime::compat::delete),
+        )
+        .route(
+            "/api/mock-data/scenarios/{id}/activate",
+            post(runtime::compat::activate),
+        )
+        .route(
+            "/api/mock-data/scenarios/{id}/deactivate",
+            post(runtime::compat::deactivate),
+        )
         .fallback(not_found)
         .with_state(state)
 }
@@ -65,35 +132,43 @@ pub async fn serve(listener: TcpListener, state: AdminState, mut shutdown: watch
     }
 }
 
-/// An admin error as `application/problem+json`.
+/// An admin error as `application/problem+json`; `field` names the bad input field.
 struct ApiError {
     status: StatusCode,
     detail: String,
+    field: Option<String>,
 }
 
 impl ApiError {
-    fn bad_request(detail: impl ToString) -> ApiError {
+    fn new(status: StatusCode, detail: impl ToString) -> ApiError {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
+            status,
             detail: detail.to_string(),
+            field: None,
         }
     }
+    fn bad_request(detail: impl ToString) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, detail)
+    }
     fn internal(detail: impl ToString) -> ApiError {
-        ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            detail: detail.to_string(),
-        }
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, detail)
+    }
+    fn not_found(detail: impl ToString) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, detail)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
+        let mut body = json!({
             "type": "about:blank",
             "title": self.status.canonical_reason().unwrap_or("Error"),
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
+        if let (Some(field), Some(map)) = (self.field, body.as_object_mut()) {
+            map.insert("field".to_owned(), Value::String(field));
+        }
         let mut response = (self.status, Json(body)).into_response();
         response.headers_mut().insert(
             axum::http::header::CONTENT_TYPE,
@@ -104,10 +179,7 @@ impl IntoResponse for ApiError {
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError {
-        status: StatusCode::NOT_FOUND,
-        detail: format!("no admin endpoint at '{}'", uri.path()),
-    }
+    ApiError::not_found(format!("no admin endpoint at '{}'", uri.path()))
 }
 
 async fn health(State(state): State<AdminState>) -> Json<Value> {
@@ -154,10 +226,7 @@ async fn get_request(
     let store = state.store.clone();
     match blocking(move || store.get(id)).await? {
         Some(row) => Ok(Json(row)),
-        None => Err(ApiError {
-            status: StatusCode::NOT_FOUND,
-            detail: format!("no request with id {id}"),
-        }),
+        None => Err(ApiError::not_found(format!("no request with id {id}"))),
     }
 }
 

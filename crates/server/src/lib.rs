@@ -2,12 +2,14 @@
 //! live metrics, the concurrency limit, and clean shutdown.
 
 mod admin;
+mod control;
 mod cors;
 mod limit;
 mod metrics;
 mod mock;
 
 pub use admin::{AdminState, router as admin_router, serve as serve_admin};
+pub use control::{CompiledScenario, Control, Override};
 pub use cors::CorsPolicy;
 pub use limit::{ConcurrencyLimit, LimitConfig, LimitTotals};
 pub use metrics::{Metrics, MetricsReport, SAMPLE_INTERVAL, Sampler};

@@ -5,17 +5,25 @@
 //! backpressure waits when the writer falls behind), read the body within the limit, ask the
 //! engine, send the response. The log record is handed over without waiting; serialising it
 //! is the writer's job.
+//!
+//! Runtime rules (overrides, the active scenario, faults) come from one snapshot loaded
+//! atomically per request. Their delays wait on the timer, never on a worker thread; a
+//! reset ends the connection by failing the service; a slow body is a body that yields
+//! slices on a timer.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use engine::runtime::{Answer, Delivery, Rules};
 use engine::{Engine, MockRequest, MockResponse, Routed};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -25,6 +33,7 @@ use store::{LogPermit, LogRecord, LogSink};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::control::Control;
 use crate::cors::CorsPolicy;
 use crate::limit::{Admission, ConcurrencyLimit, LimitConfig};
 use crate::metrics::{Flight, Metrics};
@@ -68,8 +77,8 @@ pub struct MockState {
     /// Per-process random prefix of generated request ids.
     id_prefix: String,
     server_id: Arc<str>,
-    /// Name of the active scenario, stored on each logged request.
-    scenario: Arc<str>,
+    /// Overrides, the active scenario and faults.
+    control: Arc<Control>,
     metrics: Arc<Metrics>,
     /// None when no limit is set: requests then pay nothing for it.
     limit: Option<Arc<ConcurrencyLimit>>,
@@ -77,7 +86,12 @@ pub struct MockState {
 
 impl MockState {
     /// The state, with a metrics cell for each of the engine's operations.
-    pub fn new(engine: Arc<Engine>, sink: LogSink, config: MockConfig) -> MockState {
+    pub fn new(
+        engine: Arc<Engine>,
+        sink: LogSink,
+        config: MockConfig,
+        control: Arc<Control>,
+    ) -> MockState {
         let id_prefix = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         let server_id = Arc::from(config.server_id.as_str());
         let limit = config.limit.map(|c| Arc::new(ConcurrencyLimit::new(c)));
@@ -93,7 +107,7 @@ impl MockState {
             counter: AtomicU64::new(0),
             id_prefix,
             server_id,
-            scenario: Arc::from(""),
+            control,
             metrics,
             limit,
         }
@@ -180,11 +194,20 @@ impl Plan {
     }
 }
 
+/// What the mock sends: the whole body at once, or slowly.
+type MockBody = Either<Full<Bytes>, SlowBody>;
+
+/// The service's error for a `reset` fault: hyper closes the connection (HTTP/2: resets the
+/// stream) without sending a response.
+#[derive(Debug, thiserror::Error)]
+#[error("connection closed by a reset fault")]
+struct ResetFault;
+
 async fn handle(
     state: Arc<MockState>,
     req: Request<Incoming>,
     peer: SocketAddr,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<MockBody>, ResetFault> {
     let arrived = Instant::now();
     let (parts, body) = req.into_parts();
     let plan = Plan::of(&state, &parts);
@@ -198,30 +221,35 @@ async fn handle(
             Admission::Rejected => {
                 let entry = LogEntry::reserve(&state).await;
                 let response = too_busy(&state, &parts, limit, plan.op());
-                return Ok(finish(
-                    &state,
-                    entry,
-                    parts,
-                    Bytes::new(),
-                    response,
-                    peer,
-                    flight,
-                ));
+                let scenario = state.control.rules().scenario().clone();
+                let answer = Answer::plain(response);
+                return finish(&state, entry, parts, Bytes::new(), answer, scenario, peer, flight);
             }
         },
     };
-    let entry = LogEntry::reserve(&state).await;
+    let mut entry = LogEntry::reserve(&state).await;
     let (body, early) = match read_body(&parts.headers, body, state.config.max_body_bytes).await {
         Ok(bytes) => (bytes, None),
         Err(resp) => (Bytes::new(), Some(resp)),
     };
-    let response = match early {
-        Some(resp) => resp,
-        None => answer(&state, &parts, &body, entry.nonce, plan),
+    let rules = state.control.rules();
+    let answer = match early {
+        Some(resp) => Answer::plain(resp),
+        None => answer(&state, &parts, &body, entry.nonce, plan, &rules),
     };
-    Ok(finish(&state, entry, parts, body, response, peer, flight))
+    let scenario = rules.scenario().clone();
+    drop(rules);
+    if !answer.delay.is_zero() {
+        // A delayed request gives its log slot back while it waits, so that many slow
+        // answers cannot fill the queue that every other request reserves from.
+        let held = entry.permit.take().is_some();
+        tokio::time::sleep(answer.delay).await;
+        if held {
+            entry.permit = state.sink.reserve().await.ok();
+        }
+    }
+    finish(&state, entry, parts, body, answer, scenario, peer, flight)
 }
-
 /// A reserved place in the request log, and when the request's logged time starts.
 struct LogEntry {
     /// None when the log writer is gone.
@@ -248,35 +276,52 @@ impl LogEntry {
 }
 
 /// Adds the request id, records the request's figures and logs it.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     state: &MockState,
     entry: LogEntry,
     parts: http::request::Parts,
     body: Bytes,
-    response: MockResponse,
+    answer: Answer,
+    scenario: Arc<str>,
     peer: SocketAddr,
     flight: Flight<'_>,
-) -> Response<Full<Bytes>> {
+) -> Result<Response<MockBody>, ResetFault> {
     let LogEntry {
         permit,
         received,
         started,
         nonce,
     } = entry;
+    let Answer {
+        response,
+        delivery,
+        fault,
+        rule,
+        ..
+    } = answer;
     let request_id = parts
         .headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{}-{nonce:x}", state.id_prefix));
-    let mut out = Response::new(Full::new(response.body.clone()));
+    let out_body = match delivery {
+        Delivery::Slow { bytes_per_second } => {
+            Either::Right(SlowBody::new(response.body.clone(), bytes_per_second))
+        }
+        Delivery::Whole | Delivery::Reset => Either::Left(Full::new(response.body.clone())),
+    };
+    let mut out = Response::new(out_body);
     *out.status_mut() = response.status;
     let mut headers = response.headers;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("x-request-id", value);
     }
     *out.headers_mut() = headers;
-    flight.finish(response.status.as_u16());
+    let aborted = delivery == Delivery::Reset;
+    // A reset is counted as a server-side failure: the client got no answer.
+    flight.finish(if aborted { 0 } else { response.status.as_u16() });
 
     let session_id = parts
         .headers
@@ -289,7 +334,7 @@ fn finish(
     };
     let Some(permit) = permit else {
         tracing::error!(%request_id, "request log writer is gone; request not logged");
-        return out;
+        return if aborted { Err(ResetFault) } else { Ok(out) };
     };
     permit.send(LogRecord {
         timestamp: received,
@@ -307,9 +352,12 @@ fn finish(
         client_addr: Some(peer),
         request_id,
         session_id,
-        scenario: state.scenario.clone(),
+        scenario,
+        fault,
+        rule,
+        aborted,
     });
-    out
+    if aborted { Err(ResetFault) } else { Ok(out) }
 }
 
 /// The answer to a request refused by the concurrency limit: 503 with `Retry-After`.
@@ -338,25 +386,27 @@ fn too_busy(
     response
 }
 
-/// The engine's answer, or the CORS preflight answer, with CORS headers added.
+/// The engine's answer under the runtime rules, or the CORS preflight answer, with CORS
+/// headers added.
 fn answer(
     state: &MockState,
     parts: &http::request::Parts,
     body: &Bytes,
     nonce: u64,
     plan: Plan,
-) -> MockResponse {
+    rules: &Rules,
+) -> Answer {
     let cors = &state.config.cors;
     let routed = match plan {
         Plan::Preflight(methods) => {
             let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
             let (status, headers) = cors.preflight(&parts.headers, &names);
-            return MockResponse {
+            return Answer::plain(MockResponse {
                 status,
                 headers,
                 body: Bytes::new(),
                 route: None,
-            };
+            });
         }
         Plan::Engine(routed) => routed,
     };
@@ -368,9 +418,61 @@ fn answer(
         body,
         nonce,
     };
-    let mut response = state.engine.respond_routed(routed, &request);
-    cors.decorate(&parts.headers, &mut response.headers);
-    response
+    let mut answer = state.engine.answer_routed(routed, &request, rules);
+    cors.decorate(&parts.headers, &mut answer.response.headers);
+    answer
+}
+
+/// A body sent in slices on a timer, about ten a second, at `bytes_per_second` on
+/// average. The first slice goes at once. Its length is known, so `Content-Length` is
+/// still sent.
+pub(crate) struct SlowBody {
+    rest: Bytes,
+    slice: usize,
+    interval: Duration,
+    wait: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl SlowBody {
+    fn new(data: Bytes, bytes_per_second: u64) -> SlowBody {
+        let bytes_per_second = bytes_per_second.max(1);
+        let slice = (bytes_per_second / 10).max(1);
+        SlowBody {
+            rest: data,
+            slice: usize::try_from(slice).unwrap_or(usize::MAX),
+            interval: Duration::from_secs_f64(slice as f64 / bytes_per_second as f64),
+            wait: None,
+        }
+    }
+}
+
+impl hyper::body::Body for SlowBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        let this = &mut *self;
+        if this.rest.is_empty() {
+            return Poll::Ready(None);
+        }
+        if let Some(wait) = this.wait.as_mut() {
+            ready!(wait.as_mut().poll(cx));
+        }
+        let slice = this.rest.split_to(this.slice.min(this.rest.len()));
+        this.wait = Some(Box::pin(tokio::time::sleep(this.interval)));
+        Poll::Ready(Some(Ok(hyper::body::Frame::data(slice))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.rest.len() as u64)
+    }
 }
 
 /// Reads the whole body within `limit` bytes.

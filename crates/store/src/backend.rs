@@ -9,6 +9,7 @@ use crate::capture::Row;
 use crate::error::{BoxError, StoreError};
 use crate::filter::RequestFilter;
 use crate::model::{Page, StoredRequest};
+use crate::scenario::{NewScenario, StoredScenario};
 
 /// Reads and one-off writes; shared by every caller of a `Store`.
 pub(crate) trait Backend: Send + Sync {
@@ -27,6 +28,26 @@ pub(crate) trait Backend: Send + Sync {
     /// Inserts rows in one transaction, outside the writer.
     fn insert(&self, rows: &[Row]) -> Result<(), StoreError>;
     fn schema_version(&self) -> Result<i64, StoreError>;
+    fn scenarios(&self) -> Result<Vec<StoredScenario>, StoreError>;
+    fn scenario(&self, key: ScenarioKey<'_>) -> Result<Option<StoredScenario>, StoreError>;
+    fn create_scenario(&self, new: &NewScenario) -> Result<StoredScenario, StoreError>;
+    fn update_scenario(
+        &self,
+        id: i64,
+        new: &NewScenario,
+    ) -> Result<Option<StoredScenario>, StoreError>;
+    fn save_scenario(&self, new: &NewScenario) -> Result<(StoredScenario, bool), StoreError>;
+    fn delete_scenario(&self, id: i64) -> Result<bool, StoreError>;
+    fn activate_scenario(&self, id: i64) -> Result<Option<StoredScenario>, StoreError>;
+    fn deactivate_scenarios(&self) -> Result<Option<StoredScenario>, StoreError>;
+}
+
+/// How a scenario is looked up.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ScenarioKey<'a> {
+    Id(i64),
+    Name(&'a str),
+    Active,
 }
 
 /// The writer thread's connection.

@@ -165,6 +165,11 @@ pub(crate) struct Row {
     pub request_id: String,
     pub session_id: Option<String>,
     pub scenario: String,
+    /// Absent from spill files written before faults existed.
+    #[serde(default)]
+    pub fault: Option<String>,
+    #[serde(default)]
+    pub rule: Option<String>,
 }
 
 impl Row {
@@ -183,7 +188,11 @@ impl Row {
             query: record.uri.query().unwrap_or_default().to_owned(),
             request_headers: capture_headers(&record.request_headers, &capture.redact),
             request_body: StoredBody::capture(&record.request_body, capture.max_body_bytes),
-            status: record.status.as_u16(),
+            status: if record.aborted {
+                0
+            } else {
+                record.status.as_u16()
+            },
             response_headers: capture_headers(&record.response_headers, &capture.redact),
             response_body: StoredBody::capture(&record.response_body, capture.max_body_bytes),
             duration_us: u64::try_from(record.duration.as_micros()).unwrap_or(u64::MAX),
@@ -192,6 +201,8 @@ impl Row {
             request_id: record.request_id,
             session_id: record.session_id,
             scenario: record.scenario.to_string(),
+            fault: record.fault.map(str::to_owned),
+            rule: record.rule.map(|rule| rule.to_string()),
         }
     }
 }

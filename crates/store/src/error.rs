@@ -39,6 +39,8 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+    #[error("a scenario named '{name}' already exists")]
+    DuplicateScenario { name: String },
     #[error("a log writer is already running for '{}'", path.display())]
     WriterRunning { path: PathBuf },
     #[error("cannot start the log writer thread")]

@@ -25,6 +25,7 @@ mod error;
 mod filter;
 mod model;
 mod record;
+mod scenario;
 mod spill;
 mod sqlite;
 mod stats;
@@ -42,11 +43,12 @@ pub use filter::{
 };
 pub use model::{Page, RequestSummary, StoredRequest};
 pub use record::LogRecord;
+pub use scenario::{NewScenario, StoredScenario};
 pub use stats::{WriterMetrics, WriterStats};
 pub use writer::{LogPermit, LogSink, WriterHandle, WriterOptions, WriterReport};
 
 use analysis::Aggregator;
-use backend::Backend;
+use backend::{Backend, ScenarioKey};
 
 /// How a store opens its database.
 #[derive(Debug, Clone)]
@@ -150,9 +152,68 @@ impl Store {
         Ok(rows.len() as u64)
     }
 
+    /// Every stored scenario, oldest first.
+    pub fn scenarios(&self) -> Result<Vec<StoredScenario>, StoreError> {
+        self.backend.scenarios()
+    }
+
+    pub fn scenario(&self, id: i64) -> Result<Option<StoredScenario>, StoreError> {
+        self.backend.scenario(ScenarioKey::Id(id))
+    }
+
+    pub fn scenario_named(&self, name: &str) -> Result<Option<StoredScenario>, StoreError> {
+        self.backend.scenario(ScenarioKey::Name(name))
+    }
+
+    /// The active scenario, if one is.
+    pub fn active_scenario(&self) -> Result<Option<StoredScenario>, StoreError> {
+        self.backend.scenario(ScenarioKey::Active)
+    }
+
+    /// Stores a new, inactive scenario; a name already taken is
+    /// [`StoreError::DuplicateScenario`].
+    pub fn create_scenario(&self, new: &NewScenario) -> Result<StoredScenario, StoreError> {
+        self.backend.create_scenario(new)
+    }
+
+    /// Replaces scenario `id` (its active flag stays); `None` if there is no such id.
+    pub fn update_scenario(
+        &self,
+        id: i64,
+        new: &NewScenario,
+    ) -> Result<Option<StoredScenario>, StoreError> {
+        self.backend.update_scenario(id, new)
+    }
+
+    /// Creates the scenario or replaces the one of the same name; true when created.
+    pub fn save_scenario(&self, new: &NewScenario) -> Result<(StoredScenario, bool), StoreError> {
+        self.backend.save_scenario(new)
+    }
+
+    /// Deletes scenario `id`; false if there was none.
+    pub fn delete_scenario(&self, id: i64) -> Result<bool, StoreError> {
+        self.backend.delete_scenario(id)
+    }
+
+    /// Makes scenario `id` the only active one; `None` if there is no such id.
+    pub fn activate_scenario(&self, id: i64) -> Result<Option<StoredScenario>, StoreError> {
+        self.backend.activate_scenario(id)
+    }
+
+    /// Leaves no scenario active and returns the one that was.
+    pub fn deactivate_scenarios(&self) -> Result<Option<StoredScenario>, StoreError> {
+        self.backend.deactivate_scenarios()
+    }
+
     /// The highest applied schema migration.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         self.backend.schema_version()
+    }
+
+    /// Every migration version this build knows, in order (not necessarily contiguous:
+    /// features take their own numbers).
+    pub fn known_schema_versions() -> Vec<i64> {
+        sqlite::MIGRATIONS.iter().map(|m| m.version).collect()
     }
 
     /// The migration version this build brings databases to.

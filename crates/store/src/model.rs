@@ -39,6 +39,12 @@ pub struct RequestSummary {
     pub request_body_size: u64,
     /// Full response body length in bytes, before truncation.
     pub response_body_size: u64,
+    /// The fault injected into the answer (`error`, `reset`, `empty`, `slow_body`); a
+    /// `reset` request has status 0, as no answer was sent.
+    pub fault: Option<String>,
+    /// The runtime rule that answered: `override:ID` or `scenario:INDEX` (the endpoint's
+    /// place in the active scenario).
+    pub rule: Option<String>,
 }
 
 /// A logged request with everything that was kept of it.

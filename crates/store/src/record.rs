@@ -43,4 +43,12 @@ pub struct LogRecord {
     pub session_id: Option<String>,
     /// Name of the active scenario; empty when none is active.
     pub scenario: Arc<str>,
+    /// The fault injected into this request's answer (`error`, `reset`, `empty`,
+    /// `slow_body`), if any.
+    pub fault: Option<&'static str>,
+    /// The runtime rule that answered (`override:3`, `scenario:0`), if any.
+    pub rule: Option<Arc<str>>,
+    /// The connection was closed without an answer (a `reset` fault): stored as status 0,
+    /// whatever `status` says.
+    pub aborted: bool,
 }

@@ -286,12 +286,14 @@ async fn reopening_keeps_data_and_does_not_migrate_again() {
     );
     assert_eq!(store.list(&RequestFilter::default()).unwrap().total, 100);
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let migrations: i64 = conn
-        .query_row("SELECT count(*) FROM schema_migrations", [], |row| {
-            row.get(0)
-        })
-        .unwrap();
-    assert_eq!(migrations, Store::latest_schema_version());
+    let migrations: Vec<i64> = conn
+        .prepare("SELECT version FROM schema_migrations ORDER BY version")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(migrations, Store::known_schema_versions());
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
         .unwrap();

@@ -16,7 +16,12 @@ pub const PROMETHEUS_BOUNDS_US: [u64; 16] = [
     1_000_000, 2_500_000, 5_000_000, 10_000_000,
 ];
 
+/// Status 0 is an answer that never went out (a `reset` fault): the client sees a server
+/// failure, so it counts as 5xx, as do codes of 600 and up.
 fn class_index(status: u16) -> usize {
+    if status == 0 {
+        return 4;
+    }
     usize::from(status / 100).clamp(1, 5) - 1
 }
 
@@ -157,5 +162,12 @@ mod tests {
         assert_eq!(cell.in_flight(), 0);
         assert_eq!(cell.take_max(), 20_000_000);
         assert_eq!(cell.take_max(), 0);
+    }
+
+    #[test]
+    fn an_answer_that_never_went_out_counts_as_a_server_error() {
+        assert_eq!(STATUS_CLASSES[class_index(0)], "5xx");
+        assert_eq!(STATUS_CLASSES[class_index(101)], "1xx");
+        assert_eq!(STATUS_CLASSES[class_index(599)], "5xx");
     }
 }

@@ -1,4 +1,8 @@
 //! Versioned schema migrations for SQLite, recorded in `schema_migrations`.
+//!
+//! Versions are applied by set, not by high-water mark: a database that has 1 and 3 gets 2
+//! when a build that knows 2 opens it. Features developed side by side take their own
+//! version numbers and land in any order.
 
 use std::path::Path;
 
@@ -9,18 +13,25 @@ use crate::error::StoreError;
 
 /// One step of the schema. Versions only grow; an applied step is never edited, a change
 /// is a new step.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Migration {
     pub version: i64,
     pub name: &'static str,
     pub sql: &'static str,
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "create request_logs",
-    sql: REQUEST_LOGS,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "create request_logs",
+        sql: REQUEST_LOGS,
+    },
+    Migration {
+        version: 3,
+        name: "create scenarios, add request_logs.fault and rule",
+        sql: SCENARIOS,
+    },
+];
 
 /// Small columns come first and headers and bodies last: SQLite reads a row's columns in
 /// order and follows overflow pages to reach those after a large value, so scans of the
@@ -60,6 +71,29 @@ CREATE INDEX idx_request_logs_status_ts ON request_logs (status, ts_us);
 CREATE INDEX idx_request_logs_route_ts ON request_logs (route, ts_us);
 ";
 
+/// Scenarios survive restarts here. Ids are never reused (`AUTOINCREMENT`): clients keep
+/// them, and a deleted scenario's id must not come to name another. `config` is the scenario as JSON, kept as it was given;
+/// `name` and `description` are also columns so that listings need not parse it. The
+/// partial unique index makes "at most one active" a rule of the database itself.
+///
+/// `fault` names the fault injected into a logged request's answer and `rule` the runtime
+/// rule that answered it; both NULL for most rows.
+const SCENARIOS: &str = "
+CREATE TABLE scenarios (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    name          TEXT NOT NULL UNIQUE,
+    description   TEXT NOT NULL DEFAULT '',
+    scenario_type TEXT NOT NULL DEFAULT '',
+    config        TEXT NOT NULL,
+    active        INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX idx_scenarios_one_active ON scenarios (active) WHERE active = 1;
+ALTER TABLE request_logs ADD COLUMN fault TEXT;
+ALTER TABLE request_logs ADD COLUMN rule TEXT;
+";
+
 const CREATE_MIGRATIONS_TABLE: &str = "
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
@@ -84,16 +118,36 @@ pub(crate) fn current_version(conn: &Connection) -> rusqlite::Result<i64> {
     )
 }
 
-/// Applies the missing migrations in one transaction and returns the resulting version.
-/// An up-to-date database is only read, so opening one takes no write lock.
+/// The applied versions, in order; empty for a new database.
+fn applied_versions(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
+    if current_version(conn)? == 0 {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare("SELECT version FROM schema_migrations ORDER BY version")?;
+    let rows = stmt.query_map([], |row| row.get(0))?;
+    rows.collect()
+}
+
+/// Applies the missing migrations, lowest version first, in one transaction and returns the
+/// resulting highest version. An up-to-date database is only read, so opening one takes no
+/// write lock. A database whose highest version is above this build's is refused; versions
+/// this build does not know below that are left alone.
 pub(crate) fn run(
     conn: &mut Connection,
     migrations: &[Migration],
     path: &Path,
 ) -> Result<i64, StoreError> {
     let known = migrations.last().map_or(0, |m| m.version);
-    let found = current_version(conn).map_err(StoreError::database("read the schema version"))?;
-    if found == known {
+    let missing = |applied: &[i64]| -> Vec<&Migration> {
+        migrations
+            .iter()
+            .filter(|m| applied.binary_search(&m.version).is_err())
+            .collect()
+    };
+    let applied =
+        applied_versions(conn).map_err(StoreError::database("read the schema version"))?;
+    let found = applied.last().copied().unwrap_or(0);
+    if found <= known && missing(&applied).is_empty() {
         return Ok(found);
     }
     let tx = conn
@@ -102,7 +156,8 @@ pub(crate) fn run(
     tx.execute_batch(CREATE_MIGRATIONS_TABLE)
         .map_err(StoreError::database("create the schema_migrations table"))?;
     // Read again under the lock: another process may have migrated in between.
-    let found = current_version(&tx).map_err(StoreError::database("read the schema version"))?;
+    let applied = applied_versions(&tx).map_err(StoreError::database("read the schema version"))?;
+    let found = applied.last().copied().unwrap_or(0);
     if found > known {
         return Err(StoreError::SchemaTooNew {
             path: path.to_owned(),
@@ -110,7 +165,7 @@ pub(crate) fn run(
             known,
         });
     }
-    for migration in migrations.iter().filter(|m| m.version > found) {
+    for migration in missing(&applied) {
         let failed = |source: rusqlite::Error| StoreError::Migration {
             version: migration.version,
             name: migration.name,
@@ -168,6 +223,64 @@ mod tests {
         assert_eq!(run(&mut conn, STEPS, path).unwrap(), 2);
         assert_eq!(run(&mut conn, STEPS, path).unwrap(), 2);
         assert_eq!(versions(&conn), [1, 2]);
+    }
+
+    #[test]
+    fn a_version_landing_below_an_applied_one_is_still_applied() {
+        let with_gap = [
+            Migration {
+                version: 1,
+                name: "one",
+                sql: "CREATE TABLE one (x)",
+            },
+            Migration {
+                version: 3,
+                name: "three",
+                sql: "CREATE TABLE three (x)",
+            },
+        ];
+        let complete = [
+            with_gap[0].clone(),
+            Migration {
+                version: 2,
+                name: "two",
+                sql: "CREATE TABLE two (x)",
+            },
+            with_gap[1].clone(),
+        ];
+        let mut conn = Connection::open_in_memory().unwrap();
+        let path = Path::new("mem");
+        assert_eq!(run(&mut conn, &with_gap, path).unwrap(), 3);
+        assert_eq!(versions(&conn), [1, 3]);
+        assert_eq!(run(&mut conn, &complete, path).unwrap(), 3);
+        assert_eq!(versions(&conn), [1, 2, 3]);
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('one', 'two', 'three')",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 3);
+        // A build that lacks version 2 still opens the database: 2 is below its own latest.
+        assert_eq!(run(&mut conn, &with_gap, path).unwrap(), 3);
+    }
+
+    #[test]
+    fn the_shipped_migrations_apply_to_a_new_database() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(
+            run(&mut conn, MIGRATIONS, Path::new("mem")).unwrap(),
+            MIGRATIONS.last().unwrap().version
+        );
+        conn.execute(
+            "INSERT INTO scenarios (name, config, active, created_at, updated_at) \
+             VALUES ('a', '{}', 1, '', ''), ('b', '{}', 0, '', '')",
+            [],
+        )
+        .unwrap();
+        let second_active = conn.execute("UPDATE scenarios SET active = 1 WHERE name = 'b'", []);
+        assert!(second_active.is_err(), "two scenarios were active at once");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod migrate;
 mod read;
+mod scenario;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -15,11 +16,12 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::StoreOptions;
 use crate::analysis::ScanRow;
-use crate::backend::{Backend, BatchWriter};
+use crate::backend::{Backend, BatchWriter, ScenarioKey};
 use crate::capture::Row;
 use crate::error::{BoxError, StoreError};
 use crate::filter::{RequestFilter, compile_regex};
 use crate::model::{Page, StoredRequest};
+use crate::scenario::{NewScenario, StoredScenario};
 
 pub(crate) use migrate::MIGRATIONS;
 
@@ -190,6 +192,11 @@ impl Shared {
         f(slot.conn.insert(conn))
     }
 
+    /// A connection for a one-off change outside the log writer (scenarios).
+    fn control(&self) -> Result<Connection, StoreError> {
+        open_connection(&self.path, &self.options, true)
+    }
+
     /// Closes the read connection and runs `f` while readers wait, so that the writer can
     /// leave a deleted file with no connection of ours still on it.
     fn without_reader<T>(&self, f: impl FnOnce() -> T) -> T {
@@ -247,5 +254,46 @@ impl Backend for SqliteBackend {
         self.shared.with_reader(|conn| {
             migrate::current_version(conn).map_err(StoreError::database("read the schema version"))
         })
+    }
+
+    fn scenarios(&self) -> Result<Vec<StoredScenario>, StoreError> {
+        self.shared.with_reader(|conn| scenario::list(conn))
+    }
+
+    fn scenario(&self, key: ScenarioKey<'_>) -> Result<Option<StoredScenario>, StoreError> {
+        let key = match key {
+            ScenarioKey::Id(id) => scenario::Key::Id(id),
+            ScenarioKey::Name(name) => scenario::Key::Name(name),
+            ScenarioKey::Active => scenario::Key::Active,
+        };
+        self.shared.with_reader(|conn| scenario::get(conn, key))
+    }
+
+    fn create_scenario(&self, new: &NewScenario) -> Result<StoredScenario, StoreError> {
+        scenario::create(&self.shared.control()?, new)
+    }
+
+    fn update_scenario(
+        &self,
+        id: i64,
+        new: &NewScenario,
+    ) -> Result<Option<StoredScenario>, StoreError> {
+        scenario::update(&self.shared.control()?, id, new)
+    }
+
+    fn save_scenario(&self, new: &NewScenario) -> Result<(StoredScenario, bool), StoreError> {
+        scenario::save(&mut self.shared.control()?, new)
+    }
+
+    fn delete_scenario(&self, id: i64) -> Result<bool, StoreError> {
+        scenario::delete(&self.shared.control()?, id)
+    }
+
+    fn activate_scenario(&self, id: i64) -> Result<Option<StoredScenario>, StoreError> {
+        scenario::activate(&mut self.shared.control()?, id)
+    }
+
+    fn deactivate_scenarios(&self) -> Result<Option<StoredScenario>, StoreError> {
+        scenario::deactivate(&mut self.shared.control()?)
     }
 }

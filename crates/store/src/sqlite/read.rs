@@ -14,7 +14,7 @@ use crate::model::{Page, RequestSummary, StoredRequest};
 
 const SUMMARY_COLUMNS: &str = "id, ts_us, method, path, route, operation_id, query, status, \
     duration_us, client_addr, user_agent, request_id, session_id, scenario, server_id, \
-    request_body_size, response_body_size";
+    request_body_size, response_body_size, fault, rule";
 
 /// A `WHERE` clause (empty or starting with a space) and its parameters in order.
 struct Where {
@@ -126,10 +126,10 @@ pub(super) fn get(conn: &mut Connection, id: i64) -> Result<Option<StoredRequest
     let detail = |row: &rusqlite::Row<'_>| -> rusqlite::Result<StoredRequest> {
         let summary = summary(row)?;
         Ok(StoredRequest {
-            request_headers: headers(row, 17)?,
-            request_body: body(row, 18, summary.request_body_size)?,
-            response_headers: headers(row, 19)?,
-            response_body: body(row, 20, summary.response_body_size)?,
+            request_headers: headers(row, 19)?,
+            request_body: body(row, 20, summary.request_body_size)?,
+            response_headers: headers(row, 21)?,
+            response_body: body(row, 22, summary.response_body_size)?,
             summary,
         })
     };
@@ -210,6 +210,8 @@ fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<RequestSummary> {
         server_id: row.get(14)?,
         request_body_size: row.get(15)?,
         response_body_size: row.get(16)?,
+        fault: row.get(17)?,
+        rule: row.get(18)?,
     })
 }
 

@@ -14,9 +14,10 @@ use crate::capture::{BodyData, Row, StoredBody};
 const INSERT: &str = "INSERT INTO request_logs (
     ts_us, status, duration_us, method, route, path, query, operation_id, server_id, scenario,
     session_id, request_id, client_addr, user_agent, request_body_size, response_body_size,
-    request_headers, response_headers, request_body, response_body
+    request_headers, response_headers, request_body, response_body, fault, rule
 ) VALUES (
-    ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20
+    ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+    ?21, ?22
 )";
 
 pub(crate) struct SqliteWriter {
@@ -179,6 +180,8 @@ pub(crate) fn insert(conn: &mut Connection, rows: &[Row]) -> rusqlite::Result<()
                 row.response_headers,
                 body(&row.request_body),
                 body(&row.response_body),
+                row.fault,
+                row.rule,
             ])?;
         }
     }
