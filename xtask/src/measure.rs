@@ -167,10 +167,10 @@ impl Figures {
         };
         Ok(Figures {
             responses: number("/responses")? as u64,
-            errors: number("/errors/total")? as u64,
+            errors: number("/errors")? as u64,
             rps: number("/rps")?,
-            p50_ms: number("/latency_ms/p50")?,
-            p99_ms: number("/latency_ms/p99")?,
+            p50_ms: number("/latency_us/p50")? / 1000.0,
+            p99_ms: number("/latency_us/p99")? / 1000.0,
         })
     }
 }
