@@ -20,6 +20,7 @@
 
 mod analysis;
 mod backend;
+mod bench;
 mod capture;
 mod error;
 mod filter;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use analysis::{Analysis, ErrorRates, Latency, MinuteCount, RouteStats, TimeRange};
+pub use bench::{BenchRun, BenchRunSummary};
 pub use capture::{Body, BodyEncoding, Headers, REDACTED, default_redacted_headers};
 pub use error::{BoxError, SinkClosed, StoreError};
 pub use filter::{
@@ -148,6 +150,21 @@ impl Store {
         let rows = spill::read(path.as_ref())?;
         self.backend.insert(&rows)?;
         Ok(rows.len() as u64)
+    }
+
+    /// Saves a load-test run (its `summary.id` is ignored) and returns the id it was given.
+    pub fn save_bench_run(&self, run: &BenchRun) -> Result<i64, StoreError> {
+        self.backend.save_bench_run(run)
+    }
+
+    /// Saved load-test runs, newest first, at most `limit` of them.
+    pub fn list_bench_runs(&self, limit: u32) -> Result<Vec<BenchRunSummary>, StoreError> {
+        self.backend.list_bench_runs(limit)
+    }
+
+    /// One saved load-test run; `None` if there is no such id.
+    pub fn get_bench_run(&self, id: i64) -> Result<Option<BenchRun>, StoreError> {
+        self.backend.get_bench_run(id)
     }
 
     /// The highest applied schema migration.

@@ -16,11 +16,18 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "create request_logs",
-    sql: REQUEST_LOGS,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "create request_logs",
+        sql: REQUEST_LOGS,
+    },
+    Migration {
+        version: 2,
+        name: "create bench_runs",
+        sql: BENCH_RUNS,
+    },
+];
 
 /// Small columns come first and headers and bodies last: SQLite reads a row's columns in
 /// order and follows overflow pages to reach those after a large value, so scans of the
@@ -58,6 +65,27 @@ CREATE TABLE request_logs (
 CREATE INDEX idx_request_logs_ts ON request_logs (ts_us);
 CREATE INDEX idx_request_logs_status_ts ON request_logs (status, ts_us);
 CREATE INDEX idx_request_logs_route_ts ON request_logs (route, ts_us);
+";
+
+/// Saved load-test runs (`mockloop bench`). The settings and the full report are JSON
+/// documents; the few figures that listings show are copied into columns so that a listing
+/// reads no JSON. `started_at` is RFC 3339 in UTC, so text order is time order.
+const BENCH_RUNS: &str = "
+CREATE TABLE bench_runs (
+    id          INTEGER PRIMARY KEY,
+    started_at  TEXT NOT NULL,
+    label       TEXT,
+    target      TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    requests    INTEGER NOT NULL,
+    rps         REAL NOT NULL,
+    p50_us      INTEGER NOT NULL,
+    p99_us      INTEGER NOT NULL,
+    error_rate  REAL NOT NULL,
+    settings    TEXT NOT NULL,
+    report      TEXT NOT NULL
+);
+CREATE INDEX idx_bench_runs_started ON bench_runs (started_at);
 ";
 
 const CREATE_MIGRATIONS_TABLE: &str = "
