@@ -12,7 +12,7 @@
 //!     method: POST
 //!     path: /books
 //!     headers: { X-Trace: bench }
-//!     body: { title: Dune, isbn: "978-0441172719", price: 9.99, authorId: 1 }
+//!     body: { title: Dune, isbn: "978-0441172719", genre: fiction, price: 9.99, authorId: 1 }
 //! ```
 //!
 //! A `body` that is a YAML string is sent as written; a mapping or a list is sent as JSON

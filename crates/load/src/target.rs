@@ -114,7 +114,8 @@ pub struct RequestKind {
 }
 
 impl RequestKind {
-    fn build(base: &BaseUrl, spec: RequestSpec) -> Result<RequestKind, LoadError> {
+    /// Checks `spec` and builds its parts for requests to `base`.
+    pub fn new(base: &BaseUrl, spec: RequestSpec) -> Result<RequestKind, LoadError> {
         let invalid = |reason: String| LoadError::Request {
             name: spec.name.clone(),
             reason,
@@ -213,7 +214,7 @@ impl Target {
             body,
             weight: 1,
         };
-        let kind = RequestKind::build(&base, spec)?;
+        let kind = RequestKind::new(&base, spec)?;
         Ok(Target {
             description: format!("{} {url}", kind.method),
             base,
@@ -227,18 +228,29 @@ impl Target {
         specs: Vec<RequestSpec>,
         description: String,
     ) -> Result<Target, LoadError> {
-        if specs.is_empty() {
+        let kinds = specs
+            .into_iter()
+            .map(|spec| RequestKind::new(&base, spec))
+            .collect::<Result<Vec<_>, _>>()?;
+        Target::from_kinds(base, kinds, description)
+    }
+
+    /// Request kinds built already (see [`RequestKind::new`]); names must be unique.
+    pub fn from_kinds(
+        base: BaseUrl,
+        kinds: Vec<RequestKind>,
+        description: String,
+    ) -> Result<Target, LoadError> {
+        if kinds.is_empty() {
             return Err(LoadError::Plan("no requests to send".to_owned()));
         }
-        let mut kinds: Vec<RequestKind> = Vec::with_capacity(specs.len());
-        for spec in specs {
-            if kinds.iter().any(|k| k.name == spec.name) {
+        for (i, kind) in kinds.iter().enumerate() {
+            if kinds[..i].iter().any(|k| k.name == kind.name) {
                 return Err(LoadError::Request {
-                    name: spec.name,
+                    name: kind.name.clone(),
                     reason: "the name is used by another request".to_owned(),
                 });
             }
-            kinds.push(RequestKind::build(&base, spec)?);
         }
         Ok(Target {
             base,

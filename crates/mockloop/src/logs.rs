@@ -51,7 +51,7 @@ pub fn run(args: LogsArgs) -> Result<ExitCode> {
 }
 
 /// Writes `text` to stdout. A reader that goes away early (`| head`) is not an error.
-fn write_stdout(text: &str) -> Result<()> {
+pub(crate) fn write_stdout(text: &str) -> Result<()> {
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
     match stdout

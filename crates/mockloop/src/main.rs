@@ -1,5 +1,6 @@
 //! The `mockloop` command: parse flags, set up diagnostics, hand over to a subcommand.
 
+mod bench;
 mod cli;
 mod config;
 mod logs;
@@ -19,6 +20,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The API description could not be loaded.
     pub const SPEC: u8 = 3;
+    /// `bench compare --fail-on-regression` found a regression.
+    pub const REGRESSION: u8 = 4;
 }
 
 fn main() -> ExitCode {
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Logs(args) => logs::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,
