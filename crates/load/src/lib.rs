@@ -2,10 +2,11 @@
 //! closed model (a fixed number of virtual users) or an open model (a fixed arrival rate)
 //! and reports throughput, latency percentiles, statuses and errors.
 //!
-//! Each virtual user (or open-model connection) is one task with one keep-alive connection
-//! that it drives itself, and its own [`record::Recorder`] with HDR histograms: nothing is
-//! shared per request but two relaxed counters for the progress display. The recorders are
-//! merged once the run is over.
+//! Each virtual user (or open-model connection) is one task with one keep-alive HTTP/1.1
+//! connection, written to from request bytes built once and read with `httparse`, and its
+//! own [`record::Recorder`] with HDR histograms: nothing is shared per request but two
+//! relaxed counters for the progress display. The recorders are merged once the run is
+//! over.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,6 +29,7 @@
 
 pub mod compare;
 mod conn;
+mod http1;
 pub mod record;
 mod report;
 mod run;

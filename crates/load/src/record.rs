@@ -49,8 +49,8 @@ pub struct Answer {
 }
 
 /// Latencies are recorded in microseconds. The whole-run histogram keeps three significant
-/// digits; a per-kind one keeps two (within 1%), since a task holds one per request kind and
-/// a description can have hundreds of operations.
+/// digits; with several request kinds, each kind's keeps two (within 1%), since a task holds
+/// one per kind and a description can have hundreds of operations.
 const OVERALL_DIGITS: u8 = 3;
 const KIND_DIGITS: u8 = 2;
 
@@ -134,7 +134,9 @@ impl Tally {
 #[derive(Debug, Clone)]
 pub struct Recorder {
     pub overall: Tally,
-    pub kinds: Vec<Tally>,
+    /// Empty when there is a single kind: its tally is the whole, and recording it twice
+    /// would double the cost of every request.
+    kinds: Vec<Tally>,
     /// Open model: sends that started late (see [`crate::schedule::LATE_AFTER`]).
     pub late: u64,
 }
@@ -143,14 +145,25 @@ impl Recorder {
     pub fn new(kinds: usize) -> Recorder {
         Recorder {
             overall: Tally::new(OVERALL_DIGITS),
-            kinds: (0..kinds).map(|_| Tally::new(KIND_DIGITS)).collect(),
+            kinds: if kinds > 1 {
+                (0..kinds).map(|_| Tally::new(KIND_DIGITS)).collect()
+            } else {
+                Vec::new()
+            },
             late: 0,
         }
     }
 
     pub fn record(&mut self, kind: usize, outcome: Result<Answer, ErrorKind>, latency_us: u64) {
         self.overall.record(outcome, latency_us);
-        self.kinds[kind].record(outcome, latency_us);
+        if let Some(tally) = self.kinds.get_mut(kind) {
+            tally.record(outcome, latency_us);
+        }
+    }
+
+    /// The tally of request kind `index`.
+    pub fn kind(&self, index: usize) -> &Tally {
+        self.kinds.get(index).unwrap_or(&self.overall)
     }
 
     pub fn merge(&mut self, other: &Recorder) {
@@ -200,10 +213,10 @@ mod tests {
         let max = all.latency_us.max();
         assert!(max.abs_diff(2_000_000) <= 2_000_000 / 1000, "max {max}");
 
-        assert_eq!(a.kinds[0].responses, 500);
-        assert_eq!(a.kinds[0].errors_of(ErrorKind::Reset), 1);
-        assert_eq!(a.kinds[1].responses, 501);
-        assert_eq!(a.kinds[1].statuses, [(200, 500), (404, 1)]);
+        assert_eq!(a.kind(0).responses, 500);
+        assert_eq!(a.kind(0).errors_of(ErrorKind::Reset), 1);
+        assert_eq!(a.kind(1).responses, 501);
+        assert_eq!(a.kind(1).statuses, [(200, 500), (404, 1)]);
         assert_eq!(a.late, 3);
     }
 
@@ -214,5 +227,6 @@ mod tests {
         assert_eq!(r.overall.latency_us.len(), 0);
         assert_eq!(r.overall.requests(), 1);
         assert_eq!(r.overall.error_count(), 1);
+        assert_eq!(r.kind(0).requests(), 1);
     }
 }

@@ -228,7 +228,8 @@ impl Report {
             .target
             .kinds
             .iter()
-            .zip(&merged.kinds)
+            .enumerate()
+            .map(|(i, kind)| (kind, merged.kind(i)))
             .map(|(kind, t)| KindReport {
                 name: kind.name.clone(),
                 method: kind.method.to_string(),

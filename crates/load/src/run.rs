@@ -230,7 +230,7 @@ async fn user(ctx: Arc<Ctx>, index: u32, begin: Instant, think: Duration) -> Rec
             break;
         }
         let kind = ctx.picker.pick(&mut rng);
-        let outcome = client.send(&ctx.kinds[kind]).await;
+        let outcome = client.send(&ctx.kinds[kind], began).await;
         let done = Instant::now();
         recorder.record(kind, outcome, (done - began).as_micros() as u64);
         ctx.progress.add(outcome.is_err());
@@ -277,7 +277,7 @@ async fn open_connection(ctx: Arc<Ctx>, index: u32, schedule: Schedule) -> Recor
             }
         }
         let kind = ctx.picker.pick(&mut rng);
-        let outcome = client.send(&ctx.kinds[kind]).await;
+        let outcome = client.send(&ctx.kinds[kind], Instant::now()).await;
         let done = Instant::now();
         recorder.record(
             kind,

@@ -2,10 +2,9 @@
 //! weighted, seeded choice between them.
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING};
 use http::uri::{PathAndQuery, Scheme};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
-use http_body_util::Full;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
 
@@ -101,8 +100,8 @@ pub struct RequestSpec {
     pub weight: u32,
 }
 
-/// A request kind with its HTTP parts built once; each send clones them (reference counts
-/// and one small header map), so nothing is parsed or formatted per request.
+/// A request kind, checked and written out once as the bytes sent on the wire, so nothing
+/// is parsed, formatted or allocated per request.
 #[derive(Debug, Clone)]
 pub struct RequestKind {
     pub name: String,
@@ -110,6 +109,8 @@ pub struct RequestKind {
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
+    /// The whole HTTP/1.1 request: request line, headers, blank line, body.
+    wire: Bytes,
     pub weight: u32,
 }
 
@@ -142,20 +143,24 @@ impl RequestKind {
         for (name, value) in &spec.headers {
             let header = HeaderName::from_bytes(name.trim().as_bytes())
                 .map_err(|_| invalid(format!("'{name}' is not a header name")))?;
-            if header == CONTENT_LENGTH {
-                // The length is the body's; a different one would break the connection.
+            if header == CONTENT_LENGTH || header == TRANSFER_ENCODING {
+                // The body is sent whole with its own length; other framing would break the
+                // connection.
                 continue;
             }
             let value = HeaderValue::from_str(value.trim())
                 .map_err(|_| invalid(format!("the value of header '{name}' is not valid")))?;
             headers.append(header, value);
         }
+        let body = Bytes::from(spec.body);
+        let wire = wire(&method, &path_and_query, &headers, &body);
         Ok(RequestKind {
             name: spec.name,
             method,
             uri: Uri::from(path_and_query),
             headers,
-            body: Bytes::from(spec.body),
+            body,
+            wire,
             weight: spec.weight,
         })
     }
@@ -177,14 +182,38 @@ impl RequestKind {
         self.headers.get(CONTENT_TYPE)
     }
 
-    /// A fresh request of this kind.
-    pub(crate) fn request(&self) -> Request<Full<Bytes>> {
-        let mut request = Request::new(Full::new(self.body.clone()));
-        *request.method_mut() = self.method.clone();
-        *request.uri_mut() = self.uri.clone();
-        *request.headers_mut() = self.headers.clone();
-        request
+    /// The request as sent.
+    pub(crate) fn wire(&self) -> &[u8] {
+        &self.wire
     }
+
+    /// Answers to HEAD have no body, whatever their headers say.
+    pub(crate) fn is_head(&self) -> bool {
+        self.method == Method::HEAD
+    }
+}
+
+/// Writes a request out in HTTP/1.1. Methods that usually carry a body get a
+/// `content-length` even when it is empty, since some servers refuse them without one.
+fn wire(method: &Method, path: &PathAndQuery, headers: &HeaderMap, body: &Bytes) -> Bytes {
+    let mut out = Vec::with_capacity(64 + path.as_str().len() + headers.len() * 32 + body.len());
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(path.as_str().as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let carries_body = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
+    if !body.is_empty() || carries_body {
+        out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    Bytes::from(out)
 }
 
 /// A base URL and the request kinds sent to it.
@@ -315,9 +344,26 @@ mod tests {
             (target.base.host.as_str(), target.base.port),
             ("127.0.0.1", 8080)
         );
-        let request = kind.request();
-        assert_eq!(request.method(), Method::POST);
-        assert_eq!(request.uri(), "/v1/books?limit=2");
+        assert_eq!(
+            std::str::from_utf8(kind.wire()).unwrap(),
+            "POST /v1/books?limit=2 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\n\
+             content-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+        );
+    }
+
+    #[test]
+    fn framing_headers_of_the_user_are_replaced_by_the_body_length() {
+        let headers = [
+            ("Content-Length".to_owned(), "99".to_owned()),
+            ("Transfer-Encoding".to_owned(), "chunked".to_owned()),
+        ];
+        let get = Target::single("http://h:1/", "GET", &headers, Vec::new()).unwrap();
+        assert_eq!(get.kinds[0].wire(), b"GET / HTTP/1.1\r\nhost: h:1\r\n\r\n");
+        let post = Target::single("http://h:1/", "POST", &headers, Vec::new()).unwrap();
+        assert!(post.kinds[0].wire().ends_with(b"content-length: 0\r\n\r\n"));
+        let head = Target::single("http://h:1/", "HEAD", &[], Vec::new()).unwrap();
+        assert!(head.kinds[0].is_head());
+        assert!(!head.kinds[0].wire().windows(6).any(|w| w == b"length"));
     }
 
     #[test]

@@ -69,6 +69,19 @@ async fn connections_closed_by_the_server_are_reopened_without_errors() {
 }
 
 #[tokio::test]
+async fn chunked_answers_are_read_whole_and_the_connection_reused() {
+    let (addr, served) = support::start().await;
+    let target = Target::single(&url(addr, "/chunked"), "GET", &[], Vec::new()).unwrap();
+    let report = load::run(&plan(target, closed(2), 100), Arc::default())
+        .await
+        .unwrap();
+    assert_eq!(report.errors, 0, "{:?}", report.errors_by_kind);
+    assert_eq!(report.responses, 100);
+    assert_eq!(report.bytes_received, 100 * 5);
+    assert_eq!(served.count(), 100);
+}
+
+#[tokio::test]
 async fn the_open_model_sends_every_scheduled_request_and_reports_the_schedule() {
     let (addr, served) = support::start().await;
     let target = Target::single(&url(addr, "/"), "GET", &[], Vec::new()).unwrap();

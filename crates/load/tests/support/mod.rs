@@ -1,7 +1,8 @@
 //! A small HTTP/1.1 server to aim load at: it answers at once and counts what it served.
 //!
-//! `/slow` answers after 200 ms, `/close` answers with `Connection: close`, `/status/N`
-//! answers with status N; everything else gets `200 hello`.
+//! `/slow` answers after 200 ms, `/close` answers with `Connection: close`, `/chunked`
+//! sends its body in chunked encoding, `/status/N` answers with status N; everything else
+//! gets `200 hello`.
 
 #![allow(dead_code)]
 
@@ -13,8 +14,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::Full;
-use hyper::body::Incoming;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -30,14 +32,17 @@ impl Served {
     }
 }
 
-async fn answer(
-    served: Arc<Served>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+type Body = BoxBody<Bytes, Infallible>;
+
+async fn answer(served: Arc<Served>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path();
-    let mut response = Response::new(Full::new(Bytes::from_static(b"hello")));
+    let mut response = Response::new(Full::new(Bytes::from_static(b"hello")).boxed());
     if path == "/slow" {
         tokio::time::sleep(Duration::from_millis(200)).await;
+    } else if path == "/chunked" {
+        // A body of unknown length goes out chunked.
+        let frames = ["he", "l", "lo"].map(|s| Ok(Frame::data(Bytes::from_static(s.as_bytes()))));
+        *response.body_mut() = StreamBody::new(futures_util::stream::iter(frames)).boxed();
     } else if path == "/close" {
         response
             .headers_mut()

@@ -144,11 +144,8 @@ pub fn report(out: &mut String, r: &Report) {
             let _ = writeln!(out, "  {}: {}", s.name, s.reason);
         }
     }
-    match r.run_id {
-        Some(id) => {
-            let _ = writeln!(out, "saved as run {id} (mockloop bench show {id})");
-        }
-        None => {}
+    if let Some(id) = r.run_id {
+        let _ = writeln!(out, "saved as run {id} (mockloop bench show {id})");
     }
 }
 
