@@ -133,7 +133,7 @@ fn target(
         ));
     }
     if let Some(path) = &args.scenario {
-        let scenario = Scenario::read(path).map_err(|e| anyhow::Error::new(e))?;
+        let scenario = Scenario::read(path).map_err(anyhow::Error::new)?;
         let base = match (&args.target, &scenario.base_url) {
             (Some(url), _) | (None, Some(url)) => BaseUrl::parse(url).map_err(usage)?,
             (None, None) => {
