@@ -1,6 +1,7 @@
 //! Command-line flags, as clap reads them (the raw layer of configuration).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -48,6 +49,12 @@ pub enum Command {
     Override(OverrideArgs),
     /// Show, set or clear the global delay and fault of a running mock.
     Faults(FaultsArgs),
+    /// Load-test an HTTP server: one URL, a scenario file, or every operation of a
+    /// description. Runs are saved for `bench list`, `bench show` and `bench compare`.
+    ///
+    /// Without a subcommand, `bench` runs a load test: `mockloop bench URL`,
+    /// `mockloop bench --scenario FILE`, `mockloop bench --spec SPEC --target BASE_URL`.
+    Bench(BenchArgs),
 }
 
 /// Where the running mock's admin API is, and how to print its answers.
@@ -302,4 +309,171 @@ pub struct LogsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
+
+    #[command(flatten)]
+    pub run: BenchRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// List saved runs, newest first.
+    List(BenchListArgs),
+    /// Show a saved run.
+    Show(BenchShowArgs),
+    /// Compare two saved runs and flag regressions beyond a noise threshold.
+    Compare(BenchCompareArgs),
+}
+
+/// The database that keeps saved runs: the request log's.
+#[derive(Debug, Args)]
+pub struct BenchDb {
+    /// SQLite file where runs are saved (the same file as the request log).
+    #[arg(long, env = "MOCKLOOP_DB", default_value = "mockloop.db")]
+    pub db: PathBuf,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|err| format!("{err} (write it like 10s, 500ms or 2m)"))
+}
+
+#[derive(Debug, Args)]
+pub struct BenchRunArgs {
+    /// The URL to load (http only).
+    pub url: Option<String>,
+
+    /// HTTP method of the URL's requests [default: GET].
+    #[arg(short = 'X', long)]
+    pub method: Option<String>,
+
+    /// A header for every request, `'Name: value'`; repeat for more.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// Body of the URL's requests: the text itself, or @FILE for a file's bytes.
+    #[arg(long, value_name = "DATA|@FILE")]
+    pub body: Option<String>,
+
+    /// A YAML file of weighted requests under one base URL.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "spec"])]
+    pub scenario: Option<PathBuf>,
+
+    /// An API description: every operation it declares is sent, with valid generated
+    /// parameters and bodies.
+    #[arg(long, value_name = "SPEC", conflicts_with = "url")]
+    pub spec: Option<String>,
+
+    /// Base URL for --spec (required) or --scenario (overrides its base_url).
+    #[arg(long, value_name = "BASE_URL")]
+    pub target: Option<String>,
+
+    /// Virtual users; with --rate, the most connections opened [default: 10; 100 with
+    /// --rate].
+    #[arg(short = 'c', long)]
+    pub connections: Option<u32>,
+
+    /// Stop after this long [default: 10s unless -n is given].
+    #[arg(short = 'd', long, value_parser = duration)]
+    pub duration: Option<Duration>,
+
+    /// Stop after this many requests.
+    #[arg(short = 'n', long)]
+    pub requests: Option<u64>,
+
+    /// Open model: send this many requests per second on a fixed timeline, whatever the
+    /// answers take; latency counts from each request's intended time.
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+
+    /// Pause of each user between an answer and its next request (closed model).
+    #[arg(long, value_parser = duration)]
+    pub think: Option<Duration>,
+
+    /// Start the users spread over this long (closed model).
+    #[arg(long, value_parser = duration)]
+    pub ramp_up: Option<Duration>,
+
+    /// Longest wait for one answer, connecting included.
+    #[arg(long, value_parser = duration, default_value = "10s")]
+    pub timeout: Duration,
+
+    /// Seed of the choice between weighted requests and of generated --spec requests.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Threads that send requests [default: the cores this process may use].
+    #[arg(long)]
+    pub threads: Option<usize>,
+
+    /// Print the report as one JSON document (see docs/bench-report.md).
+    #[arg(long)]
+    pub json: bool,
+
+    /// A name kept with the saved run.
+    #[arg(long)]
+    pub label: Option<String>,
+
+    /// Do not save the run.
+    #[arg(long)]
+    pub no_save: bool,
+
+    #[command(flatten)]
+    pub db: BenchDb,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchListArgs {
+    /// Runs to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub db: BenchDb,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchShowArgs {
+    /// The run's id (see `bench list`).
+    pub id: i64,
+
+    /// Print the saved report as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub db: BenchDb,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCompareArgs {
+    /// The run to compare against (before).
+    pub a: i64,
+
+    /// The run to judge (after).
+    pub b: i64,
+
+    /// Changes smaller than this, in percent, are noise.
+    #[arg(long, value_name = "PCT", default_value_t = 5.0)]
+    pub threshold: f64,
+
+    /// Exit with code 4 when a regression is found.
+    #[arg(long)]
+    pub fail_on_regression: bool,
+
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub db: BenchDb,
 }

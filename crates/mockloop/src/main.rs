@@ -1,5 +1,6 @@
 //! The `mockloop` command: parse flags, set up diagnostics, hand over to a subcommand.
 
+mod bench;
 mod cli;
 mod config;
 mod logs;
@@ -22,6 +23,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The API description could not be loaded.
     pub const SPEC: u8 = 3;
+    /// `bench compare --fail-on-regression` found a regression.
+    pub const REGRESSION: u8 = 4;
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Command::Scenario(args) => rules::scenario(args),
         Command::Override(args) => rules::overrides(args),
         Command::Faults(args) => rules::faults(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,

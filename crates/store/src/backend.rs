@@ -5,6 +5,7 @@
 //! spill handling stay as they are.
 
 use crate::analysis::ScanRow;
+use crate::bench::{BenchRun, BenchRunSummary};
 use crate::capture::Row;
 use crate::error::{BoxError, StoreError};
 use crate::filter::RequestFilter;
@@ -40,6 +41,11 @@ pub(crate) trait Backend: Send + Sync {
     fn delete_scenario(&self, id: i64) -> Result<bool, StoreError>;
     fn activate_scenario(&self, id: i64) -> Result<Option<StoredScenario>, StoreError>;
     fn deactivate_scenarios(&self) -> Result<Option<StoredScenario>, StoreError>;
+    /// Inserts a load-test run and returns its id.
+    fn save_bench_run(&self, run: &BenchRun) -> Result<i64, StoreError>;
+    /// Newest first.
+    fn list_bench_runs(&self, limit: u32) -> Result<Vec<BenchRunSummary>, StoreError>;
+    fn get_bench_run(&self, id: i64) -> Result<Option<BenchRun>, StoreError>;
 }
 
 /// How a scenario is looked up.

@@ -20,6 +20,7 @@
 
 mod analysis;
 mod backend;
+mod bench;
 mod capture;
 mod error;
 mod filter;
@@ -36,6 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use analysis::{Analysis, ErrorRates, Latency, MinuteCount, RouteStats, TimeRange};
+pub use bench::{BenchRun, BenchRunSummary};
 pub use capture::{Body, BodyEncoding, Headers, REDACTED, default_redacted_headers};
 pub use error::{BoxError, SinkClosed, StoreError};
 pub use filter::{
@@ -203,6 +205,21 @@ impl Store {
     /// Leaves no scenario active and returns the one that was.
     pub fn deactivate_scenarios(&self) -> Result<Option<StoredScenario>, StoreError> {
         self.backend.deactivate_scenarios()
+    }
+
+    /// Saves a load-test run (its `summary.id` is ignored) and returns the id it was given.
+    pub fn save_bench_run(&self, run: &BenchRun) -> Result<i64, StoreError> {
+        self.backend.save_bench_run(run)
+    }
+
+    /// Saved load-test runs, newest first, at most `limit` of them.
+    pub fn list_bench_runs(&self, limit: u32) -> Result<Vec<BenchRunSummary>, StoreError> {
+        self.backend.list_bench_runs(limit)
+    }
+
+    /// One saved load-test run; `None` if there is no such id.
+    pub fn get_bench_run(&self, id: i64) -> Result<Option<BenchRun>, StoreError> {
+        self.backend.get_bench_run(id)
     }
 
     /// The highest applied schema migration.

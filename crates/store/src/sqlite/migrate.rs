@@ -27,6 +27,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: REQUEST_LOGS,
     },
     Migration {
+        version: 2,
+        name: "create bench_runs",
+        sql: BENCH_RUNS,
+    },
+    Migration {
         version: 3,
         name: "create scenarios, add request_logs.fault and rule",
         sql: SCENARIOS,
@@ -92,6 +97,27 @@ CREATE TABLE scenarios (
 CREATE UNIQUE INDEX idx_scenarios_one_active ON scenarios (active) WHERE active = 1;
 ALTER TABLE request_logs ADD COLUMN fault TEXT;
 ALTER TABLE request_logs ADD COLUMN rule TEXT;
+";
+
+/// Saved load-test runs (`mockloop bench`). The settings and the full report are JSON
+/// documents; the few figures that listings show are copied into columns so that a listing
+/// reads no JSON. `started_at` is RFC 3339 in UTC, so text order is time order.
+const BENCH_RUNS: &str = "
+CREATE TABLE bench_runs (
+    id          INTEGER PRIMARY KEY,
+    started_at  TEXT NOT NULL,
+    label       TEXT,
+    target      TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    requests    INTEGER NOT NULL,
+    rps         REAL NOT NULL,
+    p50_us      INTEGER NOT NULL,
+    p99_us      INTEGER NOT NULL,
+    error_rate  REAL NOT NULL,
+    settings    TEXT NOT NULL,
+    report      TEXT NOT NULL
+);
+CREATE INDEX idx_bench_runs_started ON bench_runs (started_at);
 ";
 
 const CREATE_MIGRATIONS_TABLE: &str = "

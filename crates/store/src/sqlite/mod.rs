@@ -1,6 +1,7 @@
 //! The SQLite backend: connection setup, the shared read connection, and tracking of the
 //! database file so that a deleted file is noticed.
 
+mod bench;
 mod migrate;
 mod read;
 mod scenario;
@@ -17,6 +18,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::StoreOptions;
 use crate::analysis::ScanRow;
 use crate::backend::{Backend, BatchWriter, ScenarioKey};
+use crate::bench::{BenchRun, BenchRunSummary};
 use crate::capture::Row;
 use crate::error::{BoxError, StoreError};
 use crate::filter::{RequestFilter, compile_regex};
@@ -295,5 +297,18 @@ impl Backend for SqliteBackend {
 
     fn deactivate_scenarios(&self) -> Result<Option<StoredScenario>, StoreError> {
         scenario::deactivate(&mut self.shared.control()?)
+    }
+
+    fn save_bench_run(&self, run: &BenchRun) -> Result<i64, StoreError> {
+        let conn = open_connection(&self.shared.path, &self.shared.options, true)?;
+        bench::save(&conn, run)
+    }
+
+    fn list_bench_runs(&self, limit: u32) -> Result<Vec<BenchRunSummary>, StoreError> {
+        self.shared.with_reader(|conn| bench::list(conn, limit))
+    }
+
+    fn get_bench_run(&self, id: i64) -> Result<Option<BenchRun>, StoreError> {
+        self.shared.with_reader(|conn| bench::get(conn, id))
     }
 }
