@@ -13,7 +13,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use serde_json::Value;
 use spec::{Api, MediaType, Method, Operation, StatusKey};
 
-use crate::generate::Generator;
+use crate::generate::{GenCache, Generator};
 use crate::negotiate::{Preferences, choose};
 use crate::problem::problem;
 use crate::router::{RouteMatch, Router};
@@ -51,6 +51,10 @@ pub struct Engine {
     router: Router,
     ops: Vec<OpState>,
     options: EngineOptions,
+    /// Compiled patterns and checks of the generator, built on first use and kept: data
+    /// generated per request (routes with path parameters, `Prefer: dynamic=true`) must
+    /// not compile a regular expression on every request.
+    gen_cache: GenCache,
 }
 
 impl std::fmt::Debug for Engine {
@@ -177,6 +181,7 @@ impl Engine {
             router,
             ops,
             options,
+            gen_cache: GenCache::new(),
         }
     }
 
@@ -717,7 +722,8 @@ impl Engine {
         let generate = |seed| {
             let value = match &media.schema {
                 Some(schema) => {
-                    Generator::new(self.context(Direction::Response)).generate(schema, seed)
+                    Generator::with_cache(self.context(Direction::Response), &self.gen_cache)
+                        .generate(schema, seed)
                 }
                 None => Value::Null,
             };
@@ -744,7 +750,7 @@ impl Engine {
 
     fn build_headers(&self, declared: &spec::Response, seed: u64) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        let generator = Generator::new(self.context(Direction::Response));
+        let generator = Generator::with_cache(self.context(Direction::Response), &self.gen_cache);
         for (i, h) in declared.headers.iter().enumerate() {
             let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
                 continue;
