@@ -27,12 +27,21 @@ struct Conn {
     buf: BytesMut,
     /// An exchange has completed on this connection before.
     reused: bool,
+    /// When the connection last finished an exchange (or was opened).
+    last_used: std::time::Instant,
 }
+
+/// How long a connection must have been idle for a close before any answer to be read as
+/// the server dropping an idle connection (and the request sent again). A close sooner
+/// than that came after the server read the request, as a reset fault does: it is counted
+/// as a reset, never sent again, so the load tester's counts match the server's log.
+const STALE_AFTER_IDLE: Duration = Duration::from_millis(250);
 
 /// How an exchange on an open connection ended.
 enum Failure {
-    /// A reused connection turned out closed before any byte of the answer: the server
-    /// dropped it while idle. The request is sent again on a new one, not counted.
+    /// A reused connection, idle for [`STALE_AFTER_IDLE`] or more, turned out closed before
+    /// any byte of the answer: the server dropped it while idle. The request is sent
+    /// again on a new one, not counted.
     Stale,
     Error(ErrorKind),
 }
@@ -90,7 +99,9 @@ impl Client {
                     let open = conn.as_mut().expect("connected above");
                     match exchange(open, kind).await {
                         Ok((answer, keep)) => {
-                            if !keep {
+                            if keep {
+                                open.last_used = std::time::Instant::now();
+                            } else {
                                 *conn = None;
                             }
                             return Ok(answer);
@@ -136,6 +147,7 @@ async fn connect(addr: SocketAddr) -> Result<Conn, ErrorKind> {
         stream,
         buf: BytesMut::with_capacity(READ_CHUNK),
         reused: false,
+        last_used: std::time::Instant::now(),
     })
 }
 
@@ -162,7 +174,8 @@ async fn fill(conn: &mut Conn) -> std::io::Result<usize> {
 
 /// One request and its whole answer. Returns whether the connection can be used again.
 async fn exchange(conn: &mut Conn, kind: &RequestKind) -> Result<(Answer, bool), Failure> {
-    let reused = std::mem::replace(&mut conn.reused, true);
+    let reused = std::mem::replace(&mut conn.reused, true)
+        && conn.last_used.elapsed() >= STALE_AFTER_IDLE;
     // Nothing of the answer yet on a reused connection: a close or reset now means the
     // server had dropped the idle connection.
     let lost = |err: Option<&std::io::Error>, got_any: bool| {

@@ -373,3 +373,34 @@ fn compare_flags_a_regression_between_saved_runs() {
     assert_eq!(listed.code, 0);
     assert!(listed.stdout.contains(&url), "{}", listed.stdout);
 }
+
+/// A server that reads a request and hangs up (a `reset` fault) must be counted as a reset
+/// error, not sent again: the report's counts then match the server's log row for row.
+#[test]
+fn resets_by_the_server_are_counted_not_sent_again() {
+    let mock = Mock::start(&example_spec(), &[]);
+    let request = ureq::http::Request::builder()
+        .method("PUT")
+        .uri(format!("{}/api/faults", mock.admin))
+        .header("content-type", "application/json")
+        .body(r#"{"fault": {"kind": "reset", "rate": 0.5}}"#.to_owned())
+        .expect("request");
+    let status = mock.agent().run(request).expect("faults set").status();
+    assert_eq!(status.as_u16(), 200, "{}", mock.stderr_text());
+
+    let url = format!("{}/v1/books", mock.api);
+    let out = bench(
+        mock.dir.path(),
+        &[&url, "-n", "200", "-c", "1", "--json", "--no-save"],
+    );
+    let report = out.json();
+    assert_eq!(report["requests"], 200, "{}", out.stderr);
+    let resets = report["errors_by_kind"]["reset"].as_u64().expect("reset count");
+    let responses = report["responses"].as_u64().expect("responses");
+    assert!(resets > 0, "no reset counted: {report}");
+    assert_eq!(responses + resets, 200);
+    // Every request sent was logged once: no resend added rows the report does not show.
+    assert_eq!(mock.wait_for_logged(200), 200);
+    let analysis = mock.admin_json("/api/requests?status=0&limit=1");
+    assert_eq!(analysis["total"].as_u64(), Some(resets), "{analysis}");
+}

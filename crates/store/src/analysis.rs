@@ -39,7 +39,7 @@ pub struct TimeRange {
 pub struct ErrorRates {
     /// 4xx responses.
     pub client_errors: u64,
-    /// 5xx responses.
+    /// 5xx responses, and requests that got no answer (status 0, a reset).
     pub server_errors: u64,
     pub client_error_rate: f64,
     pub server_error_rate: f64,
@@ -147,7 +147,9 @@ impl Aggregator {
         let error = row.status >= 400;
         self.all.add(row.duration_us, error);
         self.client_errors += u64::from((400..500).contains(&row.status));
-        self.server_errors += u64::from((500..600).contains(&row.status));
+        // Status 0 (no answer: the connection was closed by a reset fault) is a failure of
+        // the server as the client sees it, as in the live metrics.
+        self.server_errors += u64::from(row.status == 0 || row.status >= 500);
         *self.status.entry(row.status).or_default() += 1;
         match self.methods.get_mut(row.method) {
             Some(count) => *count += 1,
@@ -276,6 +278,22 @@ mod tests {
         assert_eq!(analysis.latency_us, None);
         assert_eq!(analysis.time_range, None);
         assert_eq!(analysis.errors, ErrorRates::default());
+    }
+
+    #[test]
+    fn a_request_that_got_no_answer_is_a_server_error() {
+        let mut agg = Aggregator::default();
+        for status in [0, 200, 503] {
+            agg.add(ScanRow {
+                ts_us: 0,
+                method: "GET",
+                status,
+                route: None,
+                duration_us: 1,
+            });
+        }
+        let a = agg.finish();
+        assert_eq!((a.errors.client_errors, a.errors.server_errors), (0, 2));
     }
 
     #[test]

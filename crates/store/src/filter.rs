@@ -98,7 +98,10 @@ pub enum FilterError {
     UnknownKey(String),
     #[error("invalid method '{0}': expected an HTTP method such as GET")]
     Method(String),
-    #[error("invalid status '{0}': expected a code such as 404 or a class such as 4xx")]
+    #[error(
+        "invalid status '{0}': expected a code such as 404, 0 for requests that got no \
+         answer, or a class such as 4xx"
+    )]
     Status(String),
     #[error(
         "invalid {key} '{value}': expected an RFC 3339 time with a zone, \
@@ -122,6 +125,10 @@ impl FromStr for StatusMatch {
 
     fn from_str(value: &str) -> Result<Self, FilterError> {
         let bad = || FilterError::Status(value.to_owned());
+        // 0: the request got no answer (the connection was closed by a `reset` fault).
+        if value == "0" {
+            return Ok(StatusMatch::Exact(0));
+        }
         let bytes = value.as_bytes();
         if bytes.len() != 3 {
             return Err(bad());
@@ -133,7 +140,7 @@ impl FromStr for StatusMatch {
             };
         }
         match value.parse::<u16>() {
-            Ok(code @ 100..=599) => Ok(StatusMatch::Exact(code)),
+            Ok(code @ 100..=999) => Ok(StatusMatch::Exact(code)),
             _ => Err(bad()),
         }
     }
@@ -297,7 +304,10 @@ mod tests {
         assert_eq!("404".parse(), Ok(StatusMatch::Exact(404)));
         assert_eq!("5xx".parse(), Ok(StatusMatch::Class(5)));
         assert_eq!(StatusMatch::Class(2).range(), (200, 299));
-        for bad in ["6xx", "99", "600", "4x", "abc", "40x"] {
+        // 0: no answer (a reset); codes up to 999 can be set by overrides.
+        assert_eq!("0".parse(), Ok(StatusMatch::Exact(0)));
+        assert_eq!("600".parse(), Ok(StatusMatch::Exact(600)));
+        for bad in ["6xx", "99", "00", "1000", "4x", "abc", "40x"] {
             assert!(bad.parse::<StatusMatch>().is_err(), "{bad}");
         }
     }
