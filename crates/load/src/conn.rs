@@ -174,8 +174,8 @@ async fn fill(conn: &mut Conn) -> std::io::Result<usize> {
 
 /// One request and its whole answer. Returns whether the connection can be used again.
 async fn exchange(conn: &mut Conn, kind: &RequestKind) -> Result<(Answer, bool), Failure> {
-    let reused = std::mem::replace(&mut conn.reused, true)
-        && conn.last_used.elapsed() >= STALE_AFTER_IDLE;
+    let reused =
+        std::mem::replace(&mut conn.reused, true) && conn.last_used.elapsed() >= STALE_AFTER_IDLE;
     // Nothing of the answer yet on a reused connection: a close or reset now means the
     // server had dropped the idle connection.
     let lost = |err: Option<&std::io::Error>, got_any: bool| {

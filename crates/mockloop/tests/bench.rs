@@ -395,7 +395,9 @@ fn resets_by_the_server_are_counted_not_sent_again() {
     );
     let report = out.json();
     assert_eq!(report["requests"], 200, "{}", out.stderr);
-    let resets = report["errors_by_kind"]["reset"].as_u64().expect("reset count");
+    let resets = report["errors_by_kind"]["reset"]
+        .as_u64()
+        .expect("reset count");
     let responses = report["responses"].as_u64().expect("responses");
     assert!(resets > 0, "no reset counted: {report}");
     assert_eq!(responses + resets, 200);

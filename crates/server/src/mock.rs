@@ -223,7 +223,16 @@ async fn handle(
                 let response = too_busy(&state, &parts, limit, plan.op());
                 let scenario = state.control.rules().scenario().clone();
                 let answer = Answer::plain(response);
-                return finish(&state, entry, parts, Bytes::new(), answer, scenario, peer, flight);
+                return finish(
+                    &state,
+                    entry,
+                    parts,
+                    Bytes::new(),
+                    answer,
+                    scenario,
+                    peer,
+                    flight,
+                );
             }
         },
     };

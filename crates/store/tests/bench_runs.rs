@@ -67,7 +67,10 @@ fn a_request_log_from_before_bench_runs_is_migrated_on_open() {
         .unwrap();
     }
     let store = Store::open(&path, StoreOptions::default()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), Store::latest_schema_version());
+    assert_eq!(
+        store.schema_version().unwrap(),
+        Store::latest_schema_version()
+    );
     let id = store.save_bench_run(&run(0, None, 1.0)).unwrap();
     assert_eq!(store.list_bench_runs(5).unwrap()[0].id, id);
 }
