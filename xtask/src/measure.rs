@@ -289,10 +289,10 @@ pub fn soak(
     }
     let output = generator.wait_with_output()?;
     let figures = parse_load_output(&output)?;
-    samples.push((
-        started.elapsed().as_secs(),
-        proc_status_kib(mock.child.id(), "VmRSS")?,
-    ));
+    let end = started.elapsed().as_secs();
+    if samples.last().is_none_or(|last| last.0 != end) {
+        samples.push((end, proc_status_kib(mock.child.id(), "VmRSS")?));
+    }
     mock.stop()?;
     Ok(Soak {
         served: figures.responses + first.probes,
