@@ -491,6 +491,31 @@ impl Engine {
                 }
             };
         let target = self.target(parts.path)?;
+        // A template only matches requests routed to its operations: a method none of them
+        // declares would make a rule that never fires (such requests get 405 before any
+        // rule is looked at), so it is refused rather than accepted silently.
+        if let (Some(method), Target::Ops(ops)) = (&method, &target) {
+            let declared: Vec<spec::Method> = ops
+                .iter()
+                .map(|&op| self.api().operations[op].method)
+                .collect();
+            let wanted = spec::Method::from_wire(method.as_str());
+            let head_as_get =
+                wanted == Some(spec::Method::Head) && declared.contains(&spec::Method::Get);
+            if !head_as_get && !wanted.is_some_and(|m| declared.contains(&m)) {
+                let names: Vec<&str> = declared.iter().map(|m| m.as_str()).collect();
+                return Err(RuleError::new(
+                    "method",
+                    format!(
+                        "{method} is not declared for '{}' (declared: {}); to answer requests \
+                         the description does not route, use a glob or a regular expression \
+                         as the path",
+                        parts.path,
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
         let status = parts
             .status
             .map(|code| {

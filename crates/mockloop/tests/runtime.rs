@@ -633,3 +633,29 @@ fn serve_stores_a_scenario_file_and_activates_the_named_one() {
         "{stderr}"
     );
 }
+
+/// Found by a fresh-user run: a client that hung up during an injected delay left no row
+/// in the log. It is now logged as unanswered (status 0).
+#[test]
+fn a_client_that_hangs_up_during_a_delay_is_still_logged() {
+    use std::io::Write as _;
+    let mock = Mock::start(&example_spec(), &[]);
+    let (status, _) = admin(&mock, "PUT", "/api/faults", Some(json!({ "delay": 2000 })));
+    assert_eq!(status, 200, "{}", mock.stderr_text());
+    let addr = mock.api.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(stream, "GET /v1/books HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("send");
+    stream.flush().expect("flush");
+    // Hang up once the server holds the request in its delay (a request and an end of
+    // stream read together never reach the handler, which is right).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while mock.admin_json("/api/metrics")["http"]["in_flight"] != 1 {
+        assert!(Instant::now() < deadline, "the request never got in flight");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(stream);
+    assert_eq!(mock.wait_for_logged(1), 1, "{}", mock.stderr_text());
+    let page = mock.admin_json("/api/requests?status=0");
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["items"][0]["path"], "/v1/books", "{page}");
+}

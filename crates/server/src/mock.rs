@@ -252,13 +252,100 @@ async fn handle(
         // A delayed request gives its log slot back while it waits, so that many slow
         // answers cannot fill the queue that every other request reserves from.
         let held = entry.permit.take().is_some();
+        // A client that hangs up during the delay makes hyper drop this future; the guard
+        // then logs the request as unanswered (status 0), so it is not lost.
+        let guard = Unanswered::arm(&state, &entry, &parts, &body, &answer, &scenario, peer);
         tokio::time::sleep(answer.delay).await;
+        guard.disarm();
         if held {
             entry.permit = state.sink.reserve().await.ok();
         }
     }
     finish(&state, entry, parts, body, answer, scenario, peer, flight)
 }
+/// The log row of a delayed request, written if the request is dropped before it is
+/// answered (the client closed the connection during the delay). Only delayed requests
+/// build one, so the plain request path pays nothing for it.
+struct Unanswered {
+    sink: LogSink,
+    record: Option<LogRecord>,
+    started: Instant,
+}
+
+impl Unanswered {
+    fn arm(
+        state: &MockState,
+        entry: &LogEntry,
+        parts: &http::request::Parts,
+        body: &Bytes,
+        answer: &Answer,
+        scenario: &Arc<str>,
+        peer: SocketAddr,
+    ) -> Unanswered {
+        let (route, operation_id) = match &answer.response.route {
+            Some(route) => (Some(route.template.clone()), route.operation_id.clone()),
+            None => (None, None),
+        };
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{}-{:x}", state.id_prefix, entry.nonce));
+        let session_id = parts
+            .headers
+            .get(&state.config.session_header)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Unanswered {
+            sink: state.sink.clone(),
+            record: Some(LogRecord {
+                timestamp: entry.received,
+                server_id: state.server_id.clone(),
+                method: parts.method.clone(),
+                uri: parts.uri.clone(),
+                route,
+                operation_id,
+                request_headers: parts.headers.clone(),
+                request_body: body.clone(),
+                status: answer.response.status,
+                client_addr: Some(peer),
+                request_id,
+                session_id,
+                scenario: scenario.clone(),
+                fault: answer.fault,
+                rule: answer.rule.clone(),
+                aborted: true,
+                ..LogRecord::default()
+            }),
+            started: entry.started,
+        }
+    }
+
+    fn disarm(mut self) {
+        self.record = None;
+    }
+}
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        let Some(mut record) = self.record.take() else {
+            return;
+        };
+        record.duration = self.started.elapsed();
+        let sink = self.sink.clone();
+        // Dropped on a runtime thread by hyper; waiting for room in the queue is the
+        // writer's backpressure as for any row, so it happens on a task of its own.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if sink.send(record).await.is_err() {
+                    tracing::error!("request log writer is gone; unanswered request not logged");
+                }
+            });
+        }
+    }
+}
+
 /// A reserved place in the request log, and when the request's logged time starts.
 struct LogEntry {
     /// None when the log writer is gone.

@@ -682,3 +682,26 @@ fn template_keys_drop_parameter_names() {
     assert_eq!(template_key("/books/"), "/books");
     assert_eq!(template_key("/"), "/");
 }
+
+/// Found by a fresh-user run: a DELETE rule on `/books` (which declares GET and POST) was
+/// accepted and never fired, since such requests are answered 405 before rules are read.
+#[test]
+fn a_method_the_template_does_not_declare_is_refused() {
+    let engine = engine();
+    let compile = |value: Value| {
+        let scenario = Scenario::from_json(value).unwrap();
+        engine.compile_scenario(&scenario).map(|_| ())
+    };
+    let err = compile(json!({ "scenario_name": "x", "endpoints": [
+        { "path": "/books", "method": "DELETE", "response_config": { "status_code": 204 } }] }))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("DELETE is not declared for '/books'"), "{err}");
+    assert!(err.contains("declared: GET"), "{err}");
+    // Any method, HEAD for a GET, and patterns stay accepted.
+    for (path, method) in [("/books", "*"), ("/books", "HEAD"), ("^/books$", "DELETE")] {
+        let ok = compile(json!({ "scenario_name": "x", "endpoints": [
+            { "path": path, "method": method, "response_config": { "status_code": 204 } }] }));
+        assert!(ok.is_ok(), "{path} {method}: {ok:?}");
+    }
+}
