@@ -95,8 +95,11 @@ fn run_scenario(admin: &Admin, action: ScenarioAction) -> Result<(String, Value)
             let scenarios = crate::scenario_file::read(&file).map_err(usage)?;
             let mut text = String::new();
             let mut created = Vec::new();
-            for (_, value) in scenarios {
-                let stored = admin.call("POST", "/api/scenarios", Some(&value))?;
+            let count = scenarios.len();
+            for (index, (scenario, value)) in scenarios.into_iter().enumerate() {
+                let stored = admin
+                    .call("POST", "/api/scenarios", Some(&value))
+                    .map_err(|err| in_file(err, index, count, &scenario.scenario_name, &created))?;
                 let _ = writeln!(
                     text,
                     "created scenario '{}' (id {})",
@@ -111,9 +114,12 @@ fn run_scenario(admin: &Admin, action: ScenarioAction) -> Result<(String, Value)
             let scenarios = crate::scenario_file::read(&file).map_err(usage)?;
             let mut text = String::new();
             let mut updated = Vec::new();
-            for (scenario, value) in scenarios {
+            let count = scenarios.len();
+            for (index, (scenario, value)) in scenarios.into_iter().enumerate() {
                 let path = format!("/api/scenarios/{}", segment(&scenario.scenario_name));
-                let stored = admin.call("PUT", &path, Some(&value))?;
+                let stored = admin
+                    .call("PUT", &path, Some(&value))
+                    .map_err(|err| in_file(err, index, count, &scenario.scenario_name, &updated))?;
                 let _ = writeln!(text, "updated scenario '{}'", scenario.scenario_name);
                 updated.push(stored);
             }
@@ -144,6 +150,18 @@ fn run_scenario(admin: &Admin, action: ScenarioAction) -> Result<(String, Value)
             (text, was)
         }
     })
+}
+
+/// A refusal of one scenario of a file, naming it and what was stored before it (those
+/// stay stored: each scenario is its own call).
+fn in_file(err: CallError, index: usize, count: usize, name: &str, done: &[Value]) -> Failure {
+    let Failure(message, code) = Failure::from(err);
+    let mut text = format!("scenario {} of {count} ('{name}'): {message}", index + 1);
+    if !done.is_empty() {
+        let names: Vec<&str> = done.iter().filter_map(|s| s["name"].as_str()).collect();
+        text.push_str(&format!("; stored before it: {}", names.join(", ")));
+    }
+    Failure(text, code)
 }
 
 fn scenario_line(s: &Value) -> String {

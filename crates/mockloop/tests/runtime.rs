@@ -659,3 +659,27 @@ fn a_client_that_hangs_up_during_a_delay_is_still_logged() {
     assert_eq!(page["total"], 1, "{page}");
     assert_eq!(page["items"][0]["path"], "/v1/books", "{page}");
 }
+
+/// Found by a fresh-user run: a refused scenario of a file was not named, and what had
+/// been stored before it was not said.
+#[test]
+fn a_refused_scenario_of_a_file_is_named_with_what_was_stored_before_it() {
+    let mock = Mock::start(&example_spec(), &[]);
+    let file = mock.dir.path().join("two.yaml");
+    std::fs::write(
+        &file,
+        "- scenario_name: first\n  endpoints: []\n\
+         - scenario_name: second\n  endpoints: [{path: \"/nope/{z}\"}]\n",
+    )
+    .expect("scenario file");
+    let out = Command::new(bin())
+        .args(["scenario", "create"])
+        .arg(&file)
+        .args(["--admin", &mock.admin])
+        .output()
+        .expect("run mockloop");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("scenario 2 of 2 ('second')"), "{stderr}");
+    assert!(stderr.contains("stored before it: first"), "{stderr}");
+}
