@@ -308,11 +308,7 @@ impl Engine {
             RouteMatch::Found { op, params } => Some((*op, params.as_slice())),
             _ => None,
         };
-        let route = found.map(|(op, _)| RouteInfo {
-            op,
-            template: self.ops[op].template.clone(),
-            operation_id: self.ops[op].operation_id.clone(),
-        });
+        let route = found.and_then(|(op, _)| self.route_info(op));
         let default_status = || {
             found
                 .and_then(|(op, _)| self.ops[op].default_response)
@@ -412,11 +408,7 @@ impl Engine {
     ) -> MockResponse {
         let op = &self.api.operations[index];
         let state = &self.ops[index];
-        let route = RouteInfo {
-            op: index,
-            template: state.template.clone(),
-            operation_id: state.operation_id.clone(),
-        };
+        let route = self.route_info(index).expect("a routed operation exists");
         let accept = req
             .headers
             .get(header::ACCEPT)

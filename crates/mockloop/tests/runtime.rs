@@ -536,8 +536,9 @@ fn commands_change_a_running_server() {
     let file = mock.dir.path().join("scenarios.yaml");
     std::fs::write(
         &file,
-        "- scenario_name: closed\n  description: shop closed\n  endpoints:\n    - path: /books\n      \
-         method: GET\n      response_config:\n        status_code: 503\n        response_time_ms: 10\n\
+        "- scenario_name: closed\n  description: shop closed\n  endpoints:\n    - \
+         path: /books\n      method: GET\n      response_config:\n        \
+         status_code: 503\n        response_time_ms: 10\n\
          - scenario_name: open\n  endpoints: []\n",
     )
     .unwrap();

@@ -282,21 +282,9 @@ impl Unanswered {
         scenario: &Arc<str>,
         peer: SocketAddr,
     ) -> Unanswered {
-        let (route, operation_id) = match &answer.response.route {
-            Some(route) => (Some(route.template.clone()), route.operation_id.clone()),
-            None => (None, None),
-        };
-        let request_id = parts
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("{}-{:x}", state.id_prefix, entry.nonce));
-        let session_id = parts
-            .headers
-            .get(&state.config.session_header)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let (route, operation_id) = route_columns(answer.response.route.as_ref());
+        let request_id = request_id(state, &parts.headers, entry.nonce);
+        let session_id = session_id(state, &parts.headers);
         Unanswered {
             sink: state.sink.clone(),
             record: Some(LogRecord {
@@ -396,12 +384,7 @@ fn finish(
         rule,
         ..
     } = answer;
-    let request_id = parts
-        .headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("{}-{nonce:x}", state.id_prefix));
+    let request_id = request_id(state, &parts.headers, nonce);
     let out_body = match delivery {
         Delivery::Slow { bytes_per_second } => {
             Either::Right(SlowBody::new(response.body.clone(), bytes_per_second))
@@ -419,15 +402,8 @@ fn finish(
     // A reset is counted as a server-side failure: the client got no answer.
     flight.finish(if aborted { 0 } else { response.status.as_u16() });
 
-    let session_id = parts
-        .headers
-        .get(&state.config.session_header)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let (route, operation_id) = match &response.route {
-        Some(route) => (Some(route.template.clone()), route.operation_id.clone()),
-        None => (None, None),
-    };
+    let session_id = session_id(state, &parts.headers);
+    let (route, operation_id) = route_columns(response.route.as_ref());
     let Some(permit) = permit else {
         tracing::error!(%request_id, "request log writer is gone; request not logged");
         return if aborted { Err(ResetFault) } else { Ok(out) };
@@ -454,6 +430,30 @@ fn finish(
         aborted,
     });
     if aborted { Err(ResetFault) } else { Ok(out) }
+}
+
+/// The client's `X-Request-Id`, else one made from the process prefix and the counter.
+fn request_id(state: &MockState, headers: &HeaderMap, nonce: u64) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{}-{nonce:x}", state.id_prefix))
+}
+
+fn session_id(state: &MockState, headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(&state.config.session_header)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The log's route template and operation id of an answer.
+fn route_columns(route: Option<&engine::RouteInfo>) -> (Option<Arc<str>>, Option<Arc<str>>) {
+    match route {
+        Some(route) => (Some(route.template.clone()), route.operation_id.clone()),
+        None => (None, None),
+    }
 }
 
 /// The answer to a request refused by the concurrency limit: 503 with `Retry-After`.

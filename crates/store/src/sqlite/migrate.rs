@@ -77,9 +77,10 @@ CREATE INDEX idx_request_logs_route_ts ON request_logs (route, ts_us);
 ";
 
 /// Scenarios survive restarts here. Ids are never reused (`AUTOINCREMENT`): clients keep
-/// them, and a deleted scenario's id must not come to name another. `config` is the scenario as JSON, kept as it was given;
-/// `name` and `description` are also columns so that listings need not parse it. The
-/// partial unique index makes "at most one active" a rule of the database itself.
+/// them, and a deleted scenario's id must not come to name another. `config` is the
+/// scenario as JSON, kept as it was given; `name` and `description` are also columns so that
+/// listings need not parse it. The partial unique index makes "at most one active" a rule of
+/// the database itself.
 ///
 /// `fault` names the fault injected into a logged request's answer and `rule` the runtime
 /// rule that answered it; both NULL for most rows.
