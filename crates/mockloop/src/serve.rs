@@ -71,16 +71,20 @@ impl std::error::Error for Usage {}
 /// scenario that no longer fits the description is deactivated with a warning rather than
 /// stopping the start.
 fn prepare_scenarios(config: &ServeConfig, store: &store::Store, control: &Control) -> Result<()> {
+    let from_file = match &config.scenarios {
+        Some(path) => checked_scenario_file(path, control)?,
+        None => Vec::new(),
+    };
+    // `--scenario` must name a scenario of the file or one already stored; checked before
+    // anything is stored, so a refused start leaves the database as it was.
+    if let Some(name) = &config.scenario
+        && !from_file.iter().any(|(s, _)| &s.scenario_name == name)
+        && store.scenario_named(name)?.is_none()
+    {
+        return Err(Usage(format!("no stored scenario named '{name}' to activate")).into());
+    }
     if let Some(path) = &config.scenarios {
-        let scenarios = crate::scenario_file::read(path).map_err(Usage)?;
-        for (scenario, value) in scenarios {
-            control.compile_scenario(&scenario).map_err(|e| {
-                Usage(format!(
-                    "invalid scenario '{}' in '{}': {e}",
-                    scenario.scenario_name,
-                    path.display()
-                ))
-            })?;
+        for (scenario, value) in from_file {
             let (saved, created) = store.save_scenario(&store::NewScenario {
                 name: scenario.scenario_name.clone(),
                 description: scenario.description.clone(),
@@ -125,6 +129,33 @@ fn prepare_scenarios(config: &ServeConfig, store: &store::Store, control: &Contr
         }
     }
     Ok(())
+}
+
+/// The scenarios of a `--scenarios` file, every one checked against the description and
+/// names unique within the file, so that the file is stored whole or not at all.
+fn checked_scenario_file(
+    path: &std::path::Path,
+    control: &Control,
+) -> Result<Vec<(Scenario, serde_json::Value)>> {
+    let scenarios = crate::scenario_file::read(path).map_err(Usage)?;
+    let mut seen = std::collections::HashSet::new();
+    for (index, (scenario, _)) in scenarios.iter().enumerate() {
+        let name = &scenario.scenario_name;
+        if !seen.insert(name.as_str()) {
+            return Err(Usage(format!(
+                "scenario file '{}': [{index}] repeats the name '{name}'; names must be unique",
+                path.display()
+            ))
+            .into());
+        }
+        control.compile_scenario(scenario).map_err(|e| {
+            Usage(format!(
+                "invalid scenario '{name}' ([{index}]) in '{}': {e}; nothing was stored",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(scenarios)
 }
 
 fn usage_error(err: &anyhow::Error) -> ExitCode {

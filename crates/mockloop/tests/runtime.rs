@@ -684,3 +684,58 @@ fn a_refused_scenario_of_a_file_is_named_with_what_was_stored_before_it() {
     assert!(stderr.contains("scenario 2 of 2 ('second')"), "{stderr}");
     assert!(stderr.contains("stored before it: first"), "{stderr}");
 }
+
+/// Found by a fresh-user run: `serve --scenarios` stored the scenarios before a refused
+/// one, kept the last of two with the same name, and stored the file even when
+/// `--scenario` named nothing. A file is now stored whole or not at all.
+#[test]
+fn serve_stores_a_scenario_file_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The database `Mock::start_in` opens later.
+    let db = dir.path().join("requests.db");
+    let serve = |file: &std::path::Path, extra: &[&str]| {
+        Command::new(bin())
+            .arg("serve")
+            .arg(example_spec())
+            .args(["--port", "0", "--admin-port", "0", "--db"])
+            .arg(&db)
+            .arg("--scenarios")
+            .arg(file)
+            .args(extra)
+            .output()
+            .expect("run mockloop")
+    };
+    let refused = |out: &std::process::Output, expected: &str| {
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{stderr}");
+    };
+
+    let second_bad = dir.path().join("second-bad.yaml");
+    std::fs::write(
+        &second_bad,
+        "- scenario_name: first\n  endpoints: []\n\
+         - scenario_name: second\n  endpoints: [{path: \"/nope/{z}\"}]\n",
+    )
+    .unwrap();
+    refused(&serve(&second_bad, &[]), "invalid scenario 'second' ([1])");
+
+    let twice = dir.path().join("twice.yaml");
+    std::fs::write(
+        &twice,
+        "- scenario_name: same\n  endpoints: []\n- scenario_name: same\n  endpoints: []\n",
+    )
+    .unwrap();
+    refused(&serve(&twice, &[]), "[1] repeats the name 'same'");
+
+    let fine = dir.path().join("fine.yaml");
+    std::fs::write(&fine, "- scenario_name: fine\n  endpoints: []\n").unwrap();
+    refused(
+        &serve(&fine, &["--scenario", "absent"]),
+        "no stored scenario named 'absent'",
+    );
+
+    // None of the refused starts stored anything.
+    let mock = Mock::start_in(dir, &example_spec(), &[]);
+    assert_eq!(mock.admin_json("/api/scenarios"), json!([]));
+}
