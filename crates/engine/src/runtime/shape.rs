@@ -207,8 +207,23 @@ impl DelaySpec {
 
     /// Checks the numbers; the message names the bad one.
     pub(crate) fn check(&self) -> Result<(), String> {
+        let limit = super::MAX_DELAY.as_millis() as u64;
+        let too_long = |field: &str, ms: u64| {
+            Err(format!(
+                "{field} {ms} is longer than the longest delay, {limit} ms (one hour)"
+            ))
+        };
         match *self {
+            DelaySpec::Fixed { ms } if ms > limit => too_long("ms", ms),
             DelaySpec::Fixed { .. } => Ok(()),
+            DelaySpec::Uniform { max_ms, .. } if max_ms > limit => too_long("max_ms", max_ms),
+            DelaySpec::Lognormal {
+                max_ms: Some(max_ms),
+                ..
+            } if max_ms > limit => too_long("max_ms", max_ms),
+            DelaySpec::Lognormal { median_ms, .. } if median_ms > limit as f64 => Err(format!(
+                "median_ms {median_ms} is longer than the longest delay, {limit} ms (one hour)"
+            )),
             DelaySpec::Uniform { min_ms, max_ms } if min_ms > max_ms => {
                 Err(format!("min_ms {min_ms} is above max_ms {max_ms}"))
             }

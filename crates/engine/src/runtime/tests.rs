@@ -464,6 +464,15 @@ fn delays_and_faults_read_their_text_forms() {
     assert_eq!(median_ms, 100.0);
     assert!((sigma - 10f64.ln() / Z99).abs() < 1e-12);
     assert!("300..100".parse::<DelaySpec>().is_err());
+    // Found by a fresh-user run: delays beyond an hour were cut to an hour in silence.
+    assert!(DelaySpec::Fixed { ms: 3_600_000 }.check().is_ok());
+    let too_long = DelaySpec::Fixed { ms: 3_600_001 }.check().unwrap_err();
+    assert!(too_long.contains("ms 3600001 is longer than"), "{too_long}");
+    let too_long = "0..7200000".parse::<DelaySpec>().map(|d| d.check());
+    assert!(
+        matches!(&too_long, Err(e) | Ok(Err(e)) if e.contains("max_ms 7200000")),
+        "{too_long:?}"
+    );
     assert!("soon".parse::<DelaySpec>().unwrap_err().contains("'soon'"));
 
     assert_eq!(
