@@ -115,7 +115,30 @@ pub fn router(state: AdminState) -> Router {
             post(runtime::compat::deactivate),
         )
         .fallback(not_found)
+        .layer(axum::middleware::map_response(problem_rejections))
         .with_state(state)
+}
+
+/// Turns the plain-text rejections of axum's extractors (a body over the size limit, a
+/// body that cannot be read) into `application/problem+json` like every other admin error.
+async fn problem_rejections(response: Response) -> Response {
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() && plain) {
+        return response;
+    }
+    let detail = match axum::body::to_bytes(response.into_body(), 64 * 1024).await {
+        Ok(text) if !text.is_empty() => String::from_utf8_lossy(&text).into_owned(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_owned(),
+    };
+    ApiError::new(status, detail).into_response()
 }
 
 /// Serves the admin API until `shutdown` fires.
