@@ -784,3 +784,25 @@ fn admin_rejections_are_problem_json() {
         "{problem}"
     );
 }
+
+/// Found by a fresh-user run: `PUT /api/faults` with `[1]` set a 1 ms delay (a list read as
+/// the struct's fields), and an array body for an override gave a message about lengths.
+#[test]
+fn admin_bodies_must_be_json_objects() {
+    let mock = Mock::start(&example_spec(), &[]);
+    for (method, path, body) in [
+        ("PUT", "/api/faults", json!([1])),
+        ("POST", "/api/overrides", json!([])),
+        ("POST", "/api/scenarios", json!("x")),
+        ("POST", "/api/mock-data/scenarios", json!([])),
+    ] {
+        let (status, problem) = admin(&mock, method, path, Some(body));
+        assert_eq!(status, 400, "{method} {path}: {problem}");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.starts_with("the request body must be a JSON object, not "),
+            "{method} {path}: {problem}"
+        );
+    }
+    assert_eq!(mock.admin_json("/api/faults"), json!({}));
+}

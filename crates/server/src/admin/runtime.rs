@@ -38,8 +38,27 @@ fn json_body(body: &Bytes) -> Result<Value, ApiError> {
             "the request body must be a JSON object",
         ));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("the request body is not JSON: {e}")))
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not JSON: {e}")))?;
+    // Derived readers would also take a struct's fields as a list (`[1]` as a delay).
+    if !value.is_object() {
+        return Err(ApiError::bad_request(format!(
+            "the request body must be a JSON object, not {}",
+            kind_of(&value)
+        )));
+    }
+    Ok(value)
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Runs a blocking store call off the async threads; a taken scenario name is a 409.
@@ -64,7 +83,9 @@ fn source_text(err: &dyn std::error::Error) -> String {
 
 fn parse_id<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
     text.parse().map_err(|_| {
-        ApiError::bad_request(format!("invalid {what} id '{text}': expected an integer"))
+        ApiError::bad_request(format!(
+            "invalid {what} id '{text}': expected a positive whole number"
+        ))
     })
 }
 
