@@ -223,6 +223,13 @@ impl Engine {
         })
     }
 
+    /// A fingerprint of the description and the seed: a cache shared by several instances
+    /// keeps the entries of each apart unless both are the same.
+    pub fn fingerprint(&self) -> u64 {
+        let text = serde_json::to_string(&*self.api.root).unwrap_or_default();
+        stable_hash((self.options.seed, text))
+    }
+
     pub(crate) fn security(&self, op: usize) -> &crate::auth::OpSecurity {
         &self.ops[op].security
     }
