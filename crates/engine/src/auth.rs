@@ -176,7 +176,7 @@ impl Check {
                     .get(&self.scheme)
                     .filter(|keys| !keys.is_empty())
                     .unwrap_or(&policy.api_keys);
-                judge(accepted.is_empty() || accepted.iter().any(|k| *k == value))
+                judge(accepted.is_empty() || accepted.contains(&value))
             }
             Kind::Basic => {
                 let Some(credentials) = authorization(req.headers, "basic") else {
@@ -188,7 +188,7 @@ impl Check {
                     .and_then(|bytes| String::from_utf8(bytes).ok());
                 match decoded {
                     Some(pair) if pair.contains(':') => {
-                        judge(policy.basic.is_empty() || policy.basic.iter().any(|p| *p == pair))
+                        judge(policy.basic.is_empty() || policy.basic.contains(&pair))
                     }
                     _ => Outcome::Rejected,
                 }

@@ -690,3 +690,26 @@ async fn read_body(
 fn problem(status: StatusCode, detail: &str) -> MockResponse {
     engine::problem::problem(status, detail, None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::cache_control;
+    use http::HeaderMap;
+
+    fn directives(values: &[&str]) -> (bool, bool) {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(http::header::CACHE_CONTROL, value.parse().unwrap());
+        }
+        cache_control(&headers)
+    }
+
+    #[test]
+    fn cache_control_directives_are_read_from_every_value_without_case() {
+        assert_eq!(directives(&[]), (false, false));
+        assert_eq!(directives(&["max-age=0, No-Cache"]), (true, false));
+        assert_eq!(directives(&["private", "no-store"]), (false, true));
+        assert_eq!(directives(&["no-cache=\"set-cookie\""]), (true, false));
+        assert_eq!(directives(&["no-cacheable"]), (false, false));
+    }
+}

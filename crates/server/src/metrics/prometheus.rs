@@ -218,6 +218,9 @@ fn limit(x: &mut Exposition, metrics: &Metrics) {
     );
 }
 
+/// Reads one figure of a cache level.
+type ReadCount = fn(&LevelCounts) -> u64;
+
 fn cache(x: &mut Exposition, metrics: &Metrics) {
     let Some(cache) = &metrics.cache else {
         return;
@@ -227,7 +230,7 @@ fn cache(x: &mut Exposition, metrics: &Metrics) {
     if let Some(redis) = &report.redis {
         levels.push(("redis", redis.counts));
     }
-    let families: [(&str, &str, fn(&LevelCounts) -> u64); 3] = [
+    let families: [(&str, &str, ReadCount); 3] = [
         (
             "mockloop_cache_hits_total",
             "Generated bodies served from the response cache, by level.",
