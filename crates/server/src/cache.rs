@@ -601,6 +601,58 @@ mod tests {
         assert_eq!(cache.redis_pattern(), "a\\*b:body:*");
     }
 
+    /// Against the Redis server on 127.0.0.1:6379, under a prefix of this test alone.
+    #[tokio::test]
+    async fn redis_keys_carry_the_ttl_and_invalidation_deletes_them() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let config = CacheConfig {
+            backend: CacheBackend::Redis,
+            ttl: Duration::from_secs(30),
+            prefix: format!("mockloop-unit-{}-{nanos}", std::process::id()),
+            ..CacheConfig::default()
+        };
+        let cache = ResponseCache::new(config.clone(), 1).unwrap();
+        cache.put("k".to_owned(), Bytes::from_static(b"shared"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while cache.report().redis.unwrap().stored == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let client = redis::Client::open(config.redis_url.as_str()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let key = cache.redis_key("k");
+        let mut pttl = redis::cmd("PTTL");
+        pttl.arg(&key);
+        let left: i64 = pttl.query_async(&mut connection).await.unwrap();
+        assert!(left > 0 && left <= 30_000, "{left}");
+
+        // Another instance on the prefix finds it in Redis.
+        let other = ResponseCache::new(config, 1).unwrap();
+        let (body, level) = other.get("k").await;
+        assert_eq!(
+            (body, level),
+            (Some(Bytes::from_static(b"shared")), Lookup::Redis)
+        );
+
+        cache.invalidate();
+        let mut exists = redis::cmd("EXISTS");
+        exists.arg(&key);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let count: i64 = exists.query_async(&mut connection).await.unwrap();
+            if count == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the key outlived the invalidation"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     #[tokio::test]
     async fn a_bad_redis_url_is_named() {
         let config = CacheConfig {
