@@ -319,6 +319,7 @@ impl Engine {
                     failed = Some(Denial { outcome, check });
                 }
             }
+            // An alternative with nothing failing lets the request through.
             let failed = failed?;
             if worst.as_ref().is_none_or(|w| failed.outcome > w.outcome) {
                 worst = Some(failed);
