@@ -2,6 +2,7 @@
 //! validation. Pure: no I/O, no clock, no global state; the caller hands in everything a
 //! response depends on.
 
+pub mod auth;
 pub mod generate;
 pub mod media;
 pub mod negotiate;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
-pub use respond::{Engine, Routed};
+pub use respond::{Engine, Pending, Routed};
 
 /// How the engine behaves; fixed for the engine's life.
 #[derive(Debug, Clone)]

@@ -32,6 +32,8 @@ struct OpState {
     responses: Vec<ResponseState>,
     /// Index into `responses` of the one sent when the client states no preference.
     default_response: Option<usize>,
+    /// The security alternatives, resolved once for auth emulation.
+    security: crate::auth::OpSecurity,
 }
 
 struct ResponseState {
@@ -143,6 +145,22 @@ impl Routed {
             _ => None,
         }
     }
+
+    /// A HEAD request: answered without a body.
+    pub fn is_head(&self) -> bool {
+        self.no_body
+    }
+}
+
+/// Data generation left to the caller by [`Engine::respond_deferred`]: the body of a
+/// response that is built per request (generated data on a route with parameters), for a
+/// server that keeps such bodies in a cache. [`Engine::generate`] builds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    op: usize,
+    resp_index: usize,
+    media_index: usize,
+    seed: u64,
 }
 
 impl Engine {
@@ -174,6 +192,7 @@ impl Engine {
                     })
                     .collect(),
                 default_response: default_response(op),
+                security: crate::auth::OpSecurity::compile(&op.security, &api.security_schemes),
             })
             .collect();
         Engine {
@@ -202,6 +221,17 @@ impl Engine {
             template: state.template.clone(),
             operation_id: state.operation_id.clone(),
         })
+    }
+
+    /// A fingerprint of the description and the seed: a cache shared by several instances
+    /// keeps the entries of each apart unless both are the same.
+    pub fn fingerprint(&self) -> u64 {
+        let text = serde_json::to_string(&*self.api.root).unwrap_or_default();
+        stable_hash((self.options.seed, text))
+    }
+
+    pub(crate) fn security(&self, op: usize) -> &crate::auth::OpSecurity {
+        &self.ops[op].security
     }
 
     /// Operations that share method and path with an earlier one and are never served, as
@@ -256,9 +286,33 @@ impl Engine {
 
     /// Answers a request routed by [`Engine::route`] with the same method and path.
     pub fn respond_routed(&self, routed: Routed, req: &MockRequest<'_>) -> MockResponse {
+        match self.respond_deferred(routed, req, false) {
+            (response, None) => response,
+            (mut response, Some(pending)) => {
+                response.body = self.generate(&pending);
+                response
+            }
+        }
+    }
+
+    /// [`Engine::respond_routed`], except that with `defer` a body generated per request
+    /// is not built: the response comes with an empty body and the [`Pending`] work, for
+    /// the caller to fill from a cache or with [`Engine::generate`]. Everything else
+    /// (validation, the choice of response, its status and headers) is done.
+    pub fn respond_deferred(
+        &self,
+        routed: Routed,
+        req: &MockRequest<'_>,
+        defer: bool,
+    ) -> (MockResponse, Option<Pending>) {
         let Routed { found, no_body } = routed;
+        let mut pending = None;
         let mut response = match found {
-            RouteMatch::Found { op, params } => self.respond_to(op, &params, req),
+            RouteMatch::Found { op, params } => {
+                let (response, deferred) = self.respond_to(op, &params, req, defer && !no_body);
+                pending = deferred;
+                response
+            }
             RouteMatch::NotFound => problem(
                 StatusCode::NOT_FOUND,
                 &format!("no operation is declared for path '{}'", req.path),
@@ -290,7 +344,18 @@ impl Engine {
         if no_body {
             response.body = Bytes::new();
         }
-        response
+        (response, pending)
+    }
+
+    /// The body of a deferred response.
+    pub fn generate(&self, pending: &Pending) -> Bytes {
+        self.body(
+            pending.op,
+            pending.resp_index,
+            pending.media_index,
+            pending.seed,
+            false,
+        )
     }
 
     /// The answer a runtime rule gives: its own body when it has one; else, for a status,
@@ -405,7 +470,8 @@ impl Engine {
         index: usize,
         params: &[(String, String)],
         req: &MockRequest<'_>,
-    ) -> MockResponse {
+        defer: bool,
+    ) -> (MockResponse, Option<Pending>) {
         let op = &self.api.operations[index];
         let state = &self.ops[index];
         let route = self.route_info(index).expect("a routed operation exists");
@@ -415,7 +481,7 @@ impl Engine {
             .and_then(|v| v.to_str().ok());
         let with_route = |mut resp: MockResponse| {
             resp.route = Some(route.clone());
-            resp
+            (resp, None)
         };
 
         let prefer = req
@@ -484,7 +550,10 @@ impl Engine {
         } else {
             seed_path
         };
-        with_route(self.render(index, resp_index, status, accept, &prefs, seed))
+        let (mut resp, pending) =
+            self.render_deferred(index, resp_index, status, accept, &prefs, seed, defer);
+        resp.route = Some(route);
+        (resp, pending)
     }
 
     /// The response index and status to send: the client's `Prefer: code` or `example`
@@ -620,7 +689,7 @@ impl Engine {
     }
 
     /// Builds the response `resp_index` of operation `index` with `status`.
-    fn render(
+    pub(crate) fn render(
         &self,
         index: usize,
         resp_index: usize,
@@ -629,6 +698,23 @@ impl Engine {
         prefs: &Preferences,
         seed: u64,
     ) -> MockResponse {
+        self.render_deferred(index, resp_index, status, accept, prefs, seed, false)
+            .0
+    }
+
+    /// [`Engine::render`]; with `defer`, a body generated per request is left to the
+    /// caller (see [`Engine::respond_deferred`]).
+    #[allow(clippy::too_many_arguments)]
+    fn render_deferred(
+        &self,
+        index: usize,
+        resp_index: usize,
+        status: StatusCode,
+        accept: Option<&str>,
+        prefs: &Preferences,
+        seed: u64,
+        defer: bool,
+    ) -> (MockResponse, Option<Pending>) {
         let op = &self.api.operations[index];
         let declared = &op.responses[resp_index];
         let state = &self.ops[index].responses[resp_index];
@@ -644,15 +730,16 @@ impl Engine {
         // 1xx, 204, 205 and 304 carry no content in HTTP, whatever the description says.
         let no_content = status.is_informational() || matches!(status.as_u16(), 204 | 205 | 304);
         if declared.content.is_empty() || no_content {
-            return MockResponse {
+            let response = MockResponse {
                 status,
                 headers,
                 body: Bytes::new(),
                 route: None,
             };
+            return (response, None);
         }
         let Some(media_index) = choose(accept, &state.media) else {
-            return problem(
+            let response = problem(
                 StatusCode::NOT_ACCEPTABLE,
                 &format!(
                     "no declared media type fits accept '{}'; declared: {}",
@@ -661,11 +748,27 @@ impl Engine {
                 ),
                 None,
             );
+            return (response, None);
         };
         let media = &declared.content[media_index];
         let content_type = content_type_for(&media.media_type);
         if let Ok(value) = HeaderValue::from_str(&content_type) {
             headers.insert(header::CONTENT_TYPE, value);
+        }
+        if defer && prefs.example.is_none() && !prefs.dynamic && self.per_request(index, media) {
+            let pending = Pending {
+                op: index,
+                resp_index,
+                media_index,
+                seed,
+            };
+            let response = MockResponse {
+                status,
+                headers,
+                body: Bytes::new(),
+                route: None,
+            };
+            return (response, Some(pending));
         }
         let body = if let Some(name) = &prefs.example {
             match media.examples.iter().find(|(n, _)| n == name) {
@@ -675,12 +778,26 @@ impl Engine {
         } else {
             self.body(index, resp_index, media_index, seed, prefs.dynamic)
         };
-        MockResponse {
+        let response = MockResponse {
             status,
             headers,
             body,
             route: None,
-        }
+        };
+        (response, None)
+    }
+
+    /// Whether a media type's body is generated for each request: no declared example and
+    /// a route with parameters (bodies of literal routes are built once and kept).
+    fn per_request(&self, index: usize, media: &MediaType) -> bool {
+        let declared = media.example.is_some()
+            || !media.examples.is_empty()
+            || media
+                .schema
+                .as_ref()
+                .and_then(|s| schema_example(s, &self.api.root))
+                .is_some();
+        !declared && !self.ops[index].literal
     }
 
     /// The body for a media type: example, first named example, schema example, else

@@ -333,6 +333,9 @@ pub struct Rules {
     rules: Vec<Arc<Rule>>,
     scenario: Arc<str>,
     global: GlobalPlan,
+    /// Auth emulation's policy when it is on. Checked by the server before the rules, as
+    /// a gateway in front of the API would.
+    auth: Option<Arc<crate::auth::AuthPolicy>>,
 }
 
 impl Rules {
@@ -355,7 +358,19 @@ impl Rules {
             rules,
             scenario: name,
             global,
+            auth: None,
         }
+    }
+
+    /// The same rules with auth emulation on under `policy`, or off.
+    pub fn with_auth(mut self, policy: Option<Arc<crate::auth::AuthPolicy>>) -> Rules {
+        self.auth = policy;
+        self
+    }
+
+    /// Auth emulation's policy; None when it is off.
+    pub fn auth(&self) -> Option<&crate::auth::AuthPolicy> {
+        self.auth.as_deref()
     }
 
     /// True when no rule and no global fault exists: requests are answered as described.
@@ -649,8 +664,28 @@ impl Engine {
         req: &crate::MockRequest<'_>,
         rules: &Rules,
     ) -> Answer {
+        match self.answer_deferred(routed, req, rules, false) {
+            (answer, None) => answer,
+            (mut answer, Some(pending)) => {
+                answer.response.body = self.generate(&pending);
+                answer
+            }
+        }
+    }
+
+    /// [`Engine::answer_routed`]; with `defer`, an answer of the description (no rule
+    /// matched, no fault fired) whose body is generated per request comes without its
+    /// body and with the [`crate::Pending`] work, as [`Engine::respond_deferred`] does.
+    pub fn answer_deferred(
+        &self,
+        routed: crate::Routed,
+        req: &crate::MockRequest<'_>,
+        rules: &Rules,
+        defer: bool,
+    ) -> (Answer, Option<crate::Pending>) {
         if rules.is_empty() {
-            return Answer::plain(self.respond_routed(routed, req));
+            let (response, pending) = self.respond_deferred(routed, req, defer);
+            return (Answer::plain(response), pending);
         }
         let op = routed.op();
         let rule = rules.find(req.method, op, req.path, &self.api().base_paths);
@@ -677,6 +712,7 @@ impl Engine {
         let layer = rule.map_or(Layer::Description, |r| r.layer);
         let no_headers = HeaderMap::new();
         let rule_headers = rule.map_or(&no_headers, |r| &r.headers);
+        let mut pending = None;
         let mut response = match (fault.map(|f| &f.kind), rule) {
             (Some(FaultKind::Error { status, body }), _) => {
                 self.shaped(routed, req, Some(*status), body.as_ref(), &no_headers)
@@ -687,6 +723,11 @@ impl Engine {
             (_, Some(rule)) => {
                 let mut response = self.respond_routed(routed, req);
                 overlay(&mut response.headers, &rule.headers);
+                response
+            }
+            (None, None) => {
+                let (response, deferred) = self.respond_deferred(routed, req, defer);
+                pending = deferred;
                 response
             }
             (_, None) => self.respond_routed(routed, req),
@@ -702,14 +743,15 @@ impl Engine {
             }
             _ => Delivery::Whole,
         };
-        Answer {
+        let answer = Answer {
             response,
             delay,
             delivery,
             fault: fault.map(|f| f.name),
             layer,
             rule: rule.map(|r| r.label.clone()),
-        }
+        };
+        (answer, pending)
     }
 }
 

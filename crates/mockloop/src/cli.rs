@@ -49,6 +49,14 @@ pub enum Command {
     Override(OverrideArgs),
     /// Show, set or clear the global delay and fault of a running mock.
     Faults(FaultsArgs),
+    /// Show, change or turn off auth emulation of a running mock.
+    ///
+    /// When on, the description's security schemes are enforced: requests without the
+    /// credentials an operation requires get 401 with WWW-Authenticate, or 403 when they
+    /// are not accepted and the operation declares 403.
+    Auth(AuthArgs),
+    /// Show the figures of a running mock's response cache, or clear it.
+    Cache(CacheArgs),
     /// Load-test an HTTP server: one URL, a scenario file, or every operation of a
     /// description. Runs are saved for `bench list`, `bench show` and `bench compare`.
     ///
@@ -191,6 +199,73 @@ pub enum FaultsAction {
 }
 
 #[derive(Debug, Args)]
+pub struct AuthArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    #[command(subcommand)]
+    pub action: AuthAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthAction {
+    /// Show whether auth emulation is on and what it accepts (secrets masked).
+    Show,
+    /// Turn auth emulation on; credentials given replace those of their kind.
+    Set(AuthCredentials),
+    /// Turn auth emulation off (the credentials are kept for the next `set`).
+    Off,
+}
+
+/// Accepted credentials, as flags. A kind with none accepts any credential present.
+#[derive(Debug, Args, Default)]
+pub struct AuthCredentials {
+    /// An API key accepted by every apiKey scheme without keys of its own; repeat for more.
+    #[arg(long = "api-key", value_name = "KEY")]
+    pub api_keys: Vec<String>,
+
+    /// An API key of one apiKey scheme, as SCHEME=KEY; repeat for more.
+    #[arg(long = "scheme-key", value_name = "SCHEME=KEY")]
+    pub scheme_keys: Vec<String>,
+
+    /// A token accepted by bearer, oauth2 and openIdConnect schemes; repeat for more.
+    #[arg(long = "bearer", value_name = "TOKEN")]
+    pub bearer_tokens: Vec<String>,
+
+    /// A user:password pair accepted by basic schemes; repeat for more.
+    #[arg(long = "basic", value_name = "USER:PASSWORD")]
+    pub basic: Vec<String>,
+
+    /// Forget every configured credential: only presence is checked.
+    #[arg(long, conflicts_with_all = ["api_keys", "scheme_keys", "bearer_tokens", "basic"])]
+    pub presence_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    #[command(subcommand)]
+    pub action: CacheAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Hits, misses and errors per level, entries and bytes held.
+    Stats,
+    /// Drop every entry (memory, and the Redis keys under the prefix).
+    Clear,
+}
+
+/// Levels of the response cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheMode {
+    Off,
+    Memory,
+    Redis,
+}
+
+#[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The API description: a file path or an http(s) URL (OpenAPI 3.0/3.1 or Swagger 2.0,
     /// JSON or YAML).
@@ -262,6 +337,60 @@ pub struct ServeArgs {
     /// Activate this stored scenario at start [default: the one active when last stopped].
     #[arg(long, env = "MOCKLOOP_SCENARIO")]
     pub scenario: Option<String>,
+
+    /// Enforce the description's security schemes (auth emulation). Giving any --auth-*
+    /// credential turns it on too.
+    #[arg(long, env = "MOCKLOOP_AUTH")]
+    pub auth: bool,
+
+    /// An API key accepted by apiKey schemes; repeat for more [default: any key].
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "MOCKLOOP_AUTH_API_KEYS",
+        value_delimiter = ','
+    )]
+    pub auth_api_key: Vec<String>,
+
+    /// A token accepted by bearer, oauth2 and openIdConnect schemes; repeat for more
+    /// [default: any token].
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "MOCKLOOP_AUTH_BEARER",
+        value_delimiter = ','
+    )]
+    pub auth_bearer: Vec<String>,
+
+    /// A user:password pair accepted by basic schemes; repeat for more [default: any].
+    #[arg(
+        long,
+        value_name = "USER:PASSWORD",
+        env = "MOCKLOOP_AUTH_BASIC",
+        value_delimiter = ','
+    )]
+    pub auth_basic: Vec<String>,
+
+    /// Cache bodies generated per request: in memory, or in memory and Redis [default: off].
+    #[arg(long, value_enum, env = "MOCKLOOP_CACHE")]
+    pub cache: Option<CacheMode>,
+
+    /// How long a cached body is served, e.g. 30s or 5m [default: 60s].
+    #[arg(long, value_parser = duration, env = "MOCKLOOP_CACHE_TTL")]
+    pub cache_ttl: Option<Duration>,
+
+    /// Bytes the memory level may hold, keys included [default: 67108864].
+    #[arg(long, value_name = "BYTES", env = "MOCKLOOP_CACHE_MAX_BYTES")]
+    pub cache_max_bytes: Option<u64>,
+
+    /// Redis of the shared level, with --cache redis [default: redis://127.0.0.1:6379].
+    #[arg(long, value_name = "URL", env = "MOCKLOOP_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Start of every Redis key; instances on the same prefix share entries
+    /// [default: mockloop].
+    #[arg(long, value_name = "PREFIX", env = "MOCKLOOP_CACHE_PREFIX")]
+    pub cache_prefix: Option<String>,
 }
 
 #[derive(Debug, Args)]

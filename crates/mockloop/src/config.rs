@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cli::ServeArgs;
+use crate::cli::{CacheMode, ServeArgs};
 
 /// The keys `mockloop.toml` may hold; the same names as the long flags, with underscores.
 #[derive(Debug, Default, Deserialize)]
@@ -29,6 +29,28 @@ pub struct FileConfig {
     pub queue: Option<usize>,
     pub scenarios: Option<PathBuf>,
     pub scenario: Option<String>,
+    pub auth: Option<FileAuth>,
+    pub cache: Option<CacheMode>,
+    /// A duration as text: `30s`, `5m`.
+    pub cache_ttl: Option<String>,
+    pub cache_max_bytes: Option<u64>,
+    pub redis_url: Option<String>,
+    pub cache_prefix: Option<String>,
+}
+
+/// The `[auth]` table of `mockloop.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAuth {
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub api_keys: Vec<String>,
+    #[serde(default)]
+    pub scheme_keys: std::collections::BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub bearer_tokens: Vec<String>,
+    #[serde(default)]
+    pub basic: Vec<String>,
 }
 
 impl FileConfig {
@@ -74,6 +96,84 @@ pub struct ServeConfig {
     pub scenarios: Option<PathBuf>,
     /// Scenario to activate at start.
     pub scenario: Option<String>,
+    /// Auth emulation: on or off, and what it accepts.
+    pub auth: server::AuthSettings,
+    /// The response cache; None when off.
+    pub cache: Option<server::CacheConfig>,
+}
+
+/// Auth settings from flags over the `[auth]` table: a kind of credential given by flags
+/// replaces the file's; any credential flag turns auth on.
+fn resolve_auth(args: &ServeArgs, file: Option<FileAuth>) -> Result<server::AuthSettings> {
+    let file = file.unwrap_or_default();
+    let flags_given = !(args.auth_api_key.is_empty()
+        && args.auth_bearer.is_empty()
+        && args.auth_basic.is_empty());
+    let pick = |flags: &Vec<String>, file: Vec<String>| {
+        if flags.is_empty() {
+            file
+        } else {
+            flags.clone()
+        }
+    };
+    let policy = engine::auth::AuthPolicy {
+        api_keys: pick(&args.auth_api_key, file.api_keys),
+        scheme_keys: file.scheme_keys,
+        bearer_tokens: pick(&args.auth_bearer, file.bearer_tokens),
+        basic: pick(&args.auth_basic, file.basic),
+    };
+    policy
+        .check()
+        .map_err(|reason| anyhow::anyhow!("invalid auth setting {reason}"))?;
+    Ok(server::AuthSettings {
+        enabled: args.auth || flags_given || file.enabled.unwrap_or(false),
+        policy,
+    })
+}
+
+fn resolve_cache(args: &ServeArgs, file: &FileConfig) -> Result<Option<server::CacheConfig>> {
+    let mode = args.cache.or(file.cache).unwrap_or(CacheMode::Off);
+    let redis_url = args.redis_url.clone().or(file.redis_url.clone());
+    let backend = match mode {
+        CacheMode::Off => return Ok(None),
+        CacheMode::Memory if redis_url.is_some() => {
+            bail!("invalid redis_url: a Redis level needs cache 'redis' (the cache is 'memory')")
+        }
+        CacheMode::Memory => server::CacheBackend::Memory,
+        CacheMode::Redis => server::CacheBackend::Redis,
+    };
+    let defaults = server::CacheConfig::default();
+    let ttl = match (args.cache_ttl, &file.cache_ttl) {
+        (Some(ttl), _) => ttl,
+        (None, Some(text)) => humantime::parse_duration(text)
+            .with_context(|| format!("invalid cache_ttl '{text}': write it like 30s or 5m"))?,
+        (None, None) => defaults.ttl,
+    };
+    if ttl.is_zero() {
+        bail!("invalid cache_ttl '0s': must be at least 1ms");
+    }
+    let max_bytes = args
+        .cache_max_bytes
+        .or(file.cache_max_bytes)
+        .unwrap_or(defaults.max_bytes);
+    if max_bytes < 1024 {
+        bail!("invalid cache_max_bytes '{max_bytes}': must be at least 1024");
+    }
+    let prefix = args
+        .cache_prefix
+        .clone()
+        .or(file.cache_prefix.clone())
+        .unwrap_or(defaults.prefix);
+    if prefix.is_empty() || prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        bail!("invalid cache_prefix '{prefix}': must be non-empty, without spaces");
+    }
+    Ok(Some(server::CacheConfig {
+        backend,
+        ttl,
+        max_bytes,
+        redis_url: redis_url.unwrap_or(defaults.redis_url),
+        prefix,
+    }))
 }
 
 fn address(key: &str, host: &str, port: u16) -> Result<SocketAddr> {
@@ -88,7 +188,9 @@ fn address(key: &str, host: &str, port: u16) -> Result<SocketAddr> {
 
 impl ServeConfig {
     /// Merges flags (clap has already put environment variables under them) over the file.
-    pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<ServeConfig> {
+    pub fn resolve(args: ServeArgs, mut file: FileConfig) -> Result<ServeConfig> {
+        let auth = resolve_auth(&args, file.auth.take())?;
+        let cache = resolve_cache(&args, &file)?;
         let Some(spec) = args.spec.or(file.spec) else {
             bail!("no API description given: pass a file or URL, e.g. 'mockloop serve api.yaml'");
         };
@@ -141,6 +243,8 @@ impl ServeConfig {
             limit,
             scenarios: args.scenarios.or(file.scenarios),
             scenario: args.scenario.or(file.scenario),
+            auth,
+            cache,
         })
     }
 }
@@ -217,6 +321,58 @@ mod tests {
             err.to_string(),
             "invalid queue '4': a queue needs max_concurrency"
         );
+    }
+
+    #[test]
+    fn auth_is_off_by_default_and_credential_flags_replace_the_file_and_turn_it_on() {
+        let config = ServeConfig::resolve(args(&["a.yaml"]), FileConfig::default()).unwrap();
+        assert!(!config.auth.enabled);
+        let file: FileConfig =
+            toml::from_str("[auth]\napi_keys = [\"k1\"]\nbasic = [\"ann:pw\"]").unwrap();
+        let config = ServeConfig::resolve(args(&["a.yaml", "--auth-api-key", "k2"]), file).unwrap();
+        assert!(config.auth.enabled);
+        assert_eq!(config.auth.policy.api_keys, ["k2"]);
+        assert_eq!(config.auth.policy.basic, ["ann:pw"]);
+        let err = ServeConfig::resolve(
+            args(&["a.yaml", "--auth-basic", "nocolon"]),
+            FileConfig::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid auth setting basic: 'nocolon' is not user:password"
+        );
+    }
+
+    #[test]
+    fn cache_settings_merge_and_bad_ones_are_named() {
+        let config = ServeConfig::resolve(args(&["a.yaml"]), FileConfig::default()).unwrap();
+        assert_eq!(config.cache, None);
+        let file: FileConfig =
+            toml::from_str("cache = \"redis\"\ncache_ttl = \"5m\"\ncache_prefix = \"t1\"").unwrap();
+        let config = ServeConfig::resolve(args(&["a.yaml", "--cache-ttl", "30s"]), file).unwrap();
+        let cache = config.cache.expect("on");
+        assert_eq!(cache.backend, server::CacheBackend::Redis);
+        assert_eq!(cache.ttl, std::time::Duration::from_secs(30));
+        assert_eq!(cache.prefix, "t1");
+        let file: FileConfig = toml::from_str("cache = \"memory\"\ncache_ttl = \"soon\"").unwrap();
+        let err = ServeConfig::resolve(args(&["a.yaml"]), file).unwrap_err();
+        assert!(
+            err.to_string().starts_with("invalid cache_ttl 'soon'"),
+            "{err}"
+        );
+        let err = ServeConfig::resolve(
+            args(&[
+                "a.yaml",
+                "--cache",
+                "memory",
+                "--redis-url",
+                "redis://127.0.0.1:1",
+            ]),
+            FileConfig::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("invalid redis_url"), "{err}");
     }
 
     #[test]

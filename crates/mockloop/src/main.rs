@@ -1,5 +1,6 @@
 //! The `mockloop` command: parse flags, set up diagnostics, hand over to a subcommand.
 
+mod access;
 mod bench;
 mod cli;
 mod config;
@@ -36,6 +37,8 @@ fn main() -> ExitCode {
         Command::Scenario(args) => rules::scenario(args),
         Command::Override(args) => rules::overrides(args),
         Command::Faults(args) => rules::faults(args),
+        Command::Auth(args) => access::auth(args),
+        Command::Cache(args) => access::cache(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

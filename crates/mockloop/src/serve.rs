@@ -216,6 +216,14 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
 
     let control = Arc::new(Control::new(engine.clone()));
     prepare_scenarios(&config, &store, &control)?;
+    control.set_auth(config.auth.clone());
+    let cache = match &config.cache {
+        None => None,
+        Some(settings) => Some(Arc::new(
+            server::ResponseCache::new(settings.clone(), engine.fingerprint())
+                .map_err(|e| Usage(e.to_string()))?,
+        )),
+    };
 
     let api_listener = bind(config.api_addr, "mock API").await?;
     let admin_listener = bind(config.admin_addr, "admin API").await?;
@@ -230,6 +238,7 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
             max_body_bytes: config.max_body_bytes,
             cors: CorsPolicy::parse(&config.cors),
             limit: config.limit,
+            cache,
             ..MockConfig::default()
         },
         control.clone(),
@@ -250,11 +259,12 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     // not a reason to stop serving.
     let banner = format!(
         "mockloop: serving '{}' ({} operations) from {}\n  api:   http://{api_addr}\n  \
-         admin: http://{admin_addr}\n  log:   {}\n  ready in {} ms; Ctrl-C stops\n",
+         admin: http://{admin_addr}\n  log:   {}\n{}  ready in {} ms; Ctrl-C stops\n",
         api.title,
         api.operations.len(),
         api.source,
         config.db.display(),
+        feature_lines(&config),
         started.elapsed().as_millis()
     );
     {
@@ -282,6 +292,30 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     let report = writer.shutdown().await;
     tracing::info!(rows = report.rows_written, "request log flushed");
     Ok(())
+}
+
+/// Banner lines for auth emulation and the cache, when on.
+fn feature_lines(config: &ServeConfig) -> String {
+    let mut lines = String::new();
+    if config.auth.enabled {
+        let what = if config.auth.policy.is_presence_only() {
+            "presence of credentials checked"
+        } else {
+            "configured credentials checked"
+        };
+        lines.push_str(&format!("  auth:  on, {what}\n"));
+    }
+    if let Some(cache) = &config.cache {
+        let level = match cache.backend {
+            server::CacheBackend::Memory => "memory".to_owned(),
+            server::CacheBackend::Redis => format!("memory + redis (prefix '{}')", cache.prefix),
+        };
+        lines.push_str(&format!(
+            "  cache: {level}, ttl {}\n",
+            humantime::format_duration(cache.ttl)
+        ));
+    }
+    lines
 }
 
 /// Ctrl-C and SIGTERM, registered up front.

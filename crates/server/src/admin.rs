@@ -1,7 +1,9 @@
 //! The admin API: health, the request log and its analysis, live metrics (JSON and
-//! Prometheus), what the mock serves, and the runtime rules (overrides, scenarios, faults;
-//! see `runtime`).
+//! Prometheus), what the mock serves, the runtime rules (overrides, scenarios, faults;
+//! see `runtime`), auth emulation (`auth`) and the response cache (`cache`).
 
+mod auth;
+mod cache;
 mod runtime;
 
 use std::sync::Arc;
@@ -63,6 +65,8 @@ pub fn router(state: AdminState) -> Router {
         .route("/api/spec", get(spec))
         .route("/api/metrics", get(metrics_json))
         .route("/metrics", get(metrics_prometheus))
+        .route("/api/auth", get(auth::get_auth).put(auth::set_auth))
+        .route("/api/cache", get(cache::stats).delete(cache::clear))
         .route(
             "/api/overrides",
             get(runtime::list_overrides)

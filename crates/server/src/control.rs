@@ -4,14 +4,18 @@
 //! Requests read one immutable snapshot ([`engine::runtime::Rules`]) with a single atomic
 //! load and never wait on a lock. Writers take a mutex, change the definitions, compile a
 //! new snapshot and swap it in whole, so a request sees either every part of a change or
-//! none of it.
+//! none of it. Auth emulation's settings travel in the same snapshot, and every change
+//! invalidates the response cache when there is one.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use arc_swap::{ArcSwap, Guard};
 use engine::Engine;
+use engine::auth::AuthPolicy;
 use engine::runtime::{GlobalFaults, GlobalPlan, OverrideSpec, Rule, RuleError, Rules, Scenario};
 use serde::Serialize;
+
+use crate::cache::ResponseCache;
 
 /// An override as listed by the admin API.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,6 +40,14 @@ struct Definitions {
     scenario: Option<(i64, CompiledScenario)>,
     faults: GlobalFaults,
     plan: GlobalPlan,
+    auth: AuthSettings,
+}
+
+/// Auth emulation: on or off, and the credentials it accepts (kept while off).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthSettings {
+    pub enabled: bool,
+    pub policy: AuthPolicy,
 }
 
 /// The runtime rules of one mock: what requests read and what the admin API changes.
@@ -43,6 +55,8 @@ pub struct Control {
     engine: Arc<Engine>,
     snapshot: ArcSwap<Rules>,
     definitions: Mutex<Definitions>,
+    /// Invalidated on every change, when the mock has a cache.
+    cache: OnceLock<Arc<ResponseCache>>,
 }
 
 impl std::fmt::Debug for Control {
@@ -65,8 +79,15 @@ impl Control {
                 scenario: None,
                 faults: GlobalFaults::default(),
                 plan: GlobalPlan::default(),
+                auth: AuthSettings::default(),
             }),
+            cache: OnceLock::new(),
         }
+    }
+
+    /// Has every later change invalidate `cache`.
+    pub fn attach_cache(&self, cache: Arc<ResponseCache>) {
+        let _ = self.cache.set(cache);
     }
 
     /// The current snapshot: one atomic load.
@@ -87,8 +108,26 @@ impl Control {
             .scenario
             .as_ref()
             .map(|(_, s)| (s.name.clone(), s.rules.clone()));
-        self.snapshot
-            .store(Arc::new(Rules::new(overrides, scenario, defs.plan.clone())));
+        let auth = defs
+            .auth
+            .enabled
+            .then(|| Arc::new(defs.auth.policy.clone()));
+        let rules = Rules::new(overrides, scenario, defs.plan.clone()).with_auth(auth);
+        self.snapshot.store(Arc::new(rules));
+        if let Some(cache) = self.cache.get() {
+            cache.invalidate();
+        }
+    }
+
+    pub fn auth(&self) -> AuthSettings {
+        self.definitions().auth.clone()
+    }
+
+    /// Replaces auth emulation's settings.
+    pub fn set_auth(&self, settings: AuthSettings) {
+        let mut defs = self.definitions();
+        defs.auth = settings;
+        self.publish(&defs);
     }
 
     /// Every override, oldest first.

@@ -1,7 +1,8 @@
 //! Listeners for the mock API and the admin API, the middleware between socket and engine,
-//! live metrics, the concurrency limit, and clean shutdown.
+//! live metrics, the concurrency limit, the response cache, and clean shutdown.
 
 mod admin;
+mod cache;
 mod control;
 mod cors;
 mod limit;
@@ -9,7 +10,8 @@ mod metrics;
 mod mock;
 
 pub use admin::{AdminState, router as admin_router, serve as serve_admin};
-pub use control::{CompiledScenario, Control, Override};
+pub use cache::{CacheBackend, CacheConfig, CacheReport, ResponseCache};
+pub use control::{AuthSettings, CompiledScenario, Control, Override};
 pub use cors::CorsPolicy;
 pub use limit::{ConcurrencyLimit, LimitConfig, LimitTotals};
 pub use metrics::{Metrics, MetricsReport, SAMPLE_INTERVAL, Sampler};

@@ -10,6 +10,10 @@
 //! atomically per request. Their delays wait on the timer, never on a worker thread; a
 //! reset ends the connection by failing the service; a slow body is a body that yields
 //! slices on a timer.
+//!
+//! Auth emulation, when on, is checked first (a denial is logged with the rule `auth`).
+//! With a response cache, bodies the engine generates per request are looked up in it
+//! before they are generated; without one the request path has no cache code.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -33,6 +37,7 @@ use store::{LogPermit, LogRecord, LogSink};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::cache::{Lookup, ResponseCache};
 use crate::control::Control;
 use crate::cors::CorsPolicy;
 use crate::limit::{Admission, ConcurrencyLimit, LimitConfig};
@@ -52,6 +57,8 @@ pub struct MockConfig {
     pub grace: Duration,
     /// At most this many requests at once, with a queue; None for no limit.
     pub limit: Option<LimitConfig>,
+    /// The response cache; None when off.
+    pub cache: Option<Arc<ResponseCache>>,
 }
 
 impl Default for MockConfig {
@@ -63,6 +70,7 @@ impl Default for MockConfig {
             server_id: "mockloop".to_owned(),
             grace: Duration::from_secs(10),
             limit: None,
+            cache: None,
         }
     }
 }
@@ -99,7 +107,11 @@ impl MockState {
             engine.api(),
             sink.stats().clone(),
             limit.clone(),
+            config.cache.clone(),
         ));
+        if let Some(cache) = &config.cache {
+            control.attach_cache(cache.clone());
+        }
         MockState {
             engine,
             sink,
@@ -242,12 +254,16 @@ async fn handle(
         Err(resp) => (Bytes::new(), Some(resp)),
     };
     let rules = state.control.rules();
-    let answer = match early {
-        Some(resp) => Answer::plain(resp),
+    let (answer, pending) = match early {
+        Some(resp) => (Answer::plain(resp), None),
         None => answer(&state, &parts, &body, entry.nonce, plan, &rules),
     };
     let scenario = rules.scenario().clone();
     drop(rules);
+    let answer = match (pending, &state.config.cache) {
+        (Some(pending), Some(cache)) => cached(&state, cache, &parts, answer, pending).await,
+        _ => answer,
+    };
     if !answer.delay.is_zero() {
         // A delayed request gives its log slot back while it waits, so that many slow
         // answers cannot fill the queue that every other request reserves from.
@@ -482,8 +498,67 @@ fn too_busy(
     response
 }
 
+/// Header telling where a cacheable body came from: `hit; level=memory`,
+/// `hit; level=redis`, `miss` or `bypass`.
+const CACHE_HEADER: &str = "x-mockloop-cache";
+
+/// Fills a deferred body from the cache, or generates it and keeps it there.
+/// `Cache-Control: no-cache` skips the lookup (the fresh body is still kept); `no-store`
+/// skips both.
+async fn cached(
+    state: &MockState,
+    cache: &ResponseCache,
+    parts: &http::request::Parts,
+    mut answer: Answer,
+    pending: engine::Pending,
+) -> Answer {
+    let (no_cache, no_store) = cache_control(&parts.headers);
+    let key = cache.key(parts);
+    let (body, mark) = if no_cache || no_store {
+        cache.bypassed();
+        let body = state.engine.generate(&pending);
+        if !no_store {
+            cache.put(key, body.clone());
+        }
+        (body, "bypass")
+    } else {
+        match cache.get(&key).await {
+            (Some(body), Lookup::Memory) => (body, "hit; level=memory"),
+            (Some(body), _) => (body, "hit; level=redis"),
+            (None, _) => {
+                let body = state.engine.generate(&pending);
+                cache.put(key, body.clone());
+                (body, "miss")
+            }
+        }
+    };
+    answer.response.body = body;
+    answer
+        .response
+        .headers
+        .insert(CACHE_HEADER, HeaderValue::from_static(mark));
+    answer
+}
+
+/// Whether `Cache-Control` says `no-cache` and `no-store`.
+fn cache_control(headers: &HeaderMap) -> (bool, bool) {
+    let (mut no_cache, mut no_store) = (false, false);
+    let directives = headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','));
+    for directive in directives {
+        let name = directive.trim().split('=').next().unwrap_or("");
+        no_cache |= name.eq_ignore_ascii_case("no-cache");
+        no_store |= name.eq_ignore_ascii_case("no-store");
+    }
+    (no_cache, no_store)
+}
+
 /// The engine's answer under the runtime rules, or the CORS preflight answer, with CORS
-/// headers added.
+/// headers added. Auth emulation, when on, comes first. With a cache, a body generated per
+/// request is left to do (the `Pending` work).
 fn answer(
     state: &MockState,
     parts: &http::request::Parts,
@@ -491,18 +566,19 @@ fn answer(
     nonce: u64,
     plan: Plan,
     rules: &Rules,
-) -> Answer {
+) -> (Answer, Option<engine::Pending>) {
     let cors = &state.config.cors;
     let routed = match plan {
         Plan::Preflight(methods) => {
             let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
             let (status, headers) = cors.preflight(&parts.headers, &names);
-            return Answer::plain(MockResponse {
+            let answer = Answer::plain(MockResponse {
                 status,
                 headers,
                 body: Bytes::new(),
                 route: None,
             });
+            return (answer, None);
         }
         Plan::Engine(routed) => routed,
     };
@@ -514,9 +590,20 @@ fn answer(
         body,
         nonce,
     };
-    let mut answer = state.engine.answer_routed(routed, &request, rules);
+    if let Some(policy) = rules.auth()
+        && let Some(mut denied) = state.engine.authorize(&routed, &request, policy)
+    {
+        cors.decorate(&parts.headers, &mut denied.headers);
+        let mut answer = Answer::plain(denied);
+        answer.rule = Some(Arc::from("auth"));
+        return (answer, None);
+    }
+    let (mut answer, pending) = match &state.config.cache {
+        None => (state.engine.answer_routed(routed, &request, rules), None),
+        Some(_) => state.engine.answer_deferred(routed, &request, rules, true),
+    };
     cors.decorate(&parts.headers, &mut answer.response.headers);
-    answer
+    (answer, pending)
 }
 
 /// A body sent in slices on a timer, about ten a second, at `bytes_per_second` on
@@ -602,4 +689,27 @@ async fn read_body(
 
 fn problem(status: StatusCode, detail: &str) -> MockResponse {
     engine::problem::problem(status, detail, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cache_control;
+    use http::HeaderMap;
+
+    fn directives(values: &[&str]) -> (bool, bool) {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(http::header::CACHE_CONTROL, value.parse().unwrap());
+        }
+        cache_control(&headers)
+    }
+
+    #[test]
+    fn cache_control_directives_are_read_from_every_value_without_case() {
+        assert_eq!(directives(&[]), (false, false));
+        assert_eq!(directives(&["max-age=0, No-Cache"]), (true, false));
+        assert_eq!(directives(&["private", "no-store"]), (false, true));
+        assert_eq!(directives(&["no-cache=\"set-cookie\""]), (true, false));
+        assert_eq!(directives(&["no-cacheable"]), (false, false));
+    }
 }

@@ -714,3 +714,92 @@ fn a_method_the_template_does_not_declare_is_refused() {
         assert!(ok.is_ok(), "{path} {method}: {ok:?}");
     }
 }
+
+const GENERATED: &str = r#"
+openapi: 3.0.3
+info: { title: gen, version: "1" }
+paths:
+  /items/{id}:
+    get:
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: { type: object, properties: { name: { type: string } } }
+  /items:
+    get:
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: { type: array, items: { type: integer } }
+  /fixed/{id}:
+    get:
+      responses:
+        "200":
+          description: ok
+          content: { application/json: { example: { fixed: true } } }
+"#;
+
+fn deferred(engine: &Engine, rules: &Rules, path: &str, prefer: Option<&str>) -> Answer {
+    let mut headers = HeaderMap::new();
+    if let Some(prefer) = prefer {
+        headers.insert("prefer", prefer.parse().unwrap());
+    }
+    let req = MockRequest {
+        method: &Method::GET,
+        path,
+        query: None,
+        headers: &headers,
+        body: b"",
+        nonce: 5,
+    };
+    let routed = engine.route(req.method, req.path);
+    let (mut answer, pending) = engine.answer_deferred(routed, &req, rules, true);
+    let expected = engine.answer(&req, rules);
+    match pending {
+        Some(pending) => {
+            assert!(
+                answer.response.body.is_empty(),
+                "{path}: the body is left to do"
+            );
+            answer.response.body = engine.generate(&pending);
+            assert_eq!(answer.response.body, expected.response.body, "{path}");
+            answer.rule = Some(Arc::from("deferred"));
+        }
+        None => assert_eq!(answer.response.body, expected.response.body, "{path}"),
+    }
+    assert_eq!(answer.response.status, expected.response.status);
+    assert_eq!(answer.response.headers, expected.response.headers);
+    answer
+}
+
+#[test]
+fn only_bodies_generated_per_request_are_deferred() {
+    let api = spec::load_str(GENERATED, "gen.yaml", &spec::LoadOptions::default()).unwrap();
+    let engine = Engine::new(Arc::new(api), EngineOptions::default());
+    let none = Rules::default();
+    let was_deferred = |a: &Answer| a.rule.as_deref() == Some("deferred");
+    assert!(was_deferred(&deferred(&engine, &none, "/items/3", None)));
+    // Built once and kept, or fresh on purpose: nothing to defer.
+    assert!(!was_deferred(&deferred(&engine, &none, "/items", None)));
+    assert!(!was_deferred(&deferred(&engine, &none, "/fixed/3", None)));
+    let dynamic = Some("dynamic=true");
+    assert!(!was_deferred(&deferred(
+        &engine, &none, "/items/3", dynamic
+    )));
+
+    // A matching rule answers; a rule elsewhere leaves the description's answer deferred.
+    let here = over(
+        &engine,
+        1,
+        json!({ "path": "/items/{id}", "headers": { "x": "1" } }),
+    );
+    let rules = Rules::new([here], None, GlobalPlan::default());
+    assert!(!was_deferred(&deferred(&engine, &rules, "/items/3", None)));
+    let elsewhere = over(&engine, 2, json!({ "path": "/fixed/{id}", "status": 500 }));
+    let rules = Rules::new([elsewhere], None, GlobalPlan::default());
+    assert!(was_deferred(&deferred(&engine, &rules, "/items/3", None)));
+}

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use store::WriterStats;
 
+use crate::cache::ResponseCache;
 use crate::limit::ConcurrencyLimit;
 use cells::RouteCell;
 use history::{History, Scalars};
@@ -50,6 +51,8 @@ pub struct Metrics {
     connections_closed: AtomicU64,
     writer: WriterStats,
     limit: Option<Arc<ConcurrencyLimit>>,
+    /// The response cache, whose counters it keeps itself; None when off.
+    cache: Option<Arc<ResponseCache>>,
     /// Written by the sampler once a second, read by reports; never touched by requests.
     history: Mutex<History>,
     /// Kept by the sampler: the host CPU integral needs the previous reading's time.
@@ -89,6 +92,7 @@ impl Metrics {
         api: &spec::Api,
         writer: WriterStats,
         limit: Option<Arc<ConcurrencyLimit>>,
+        cache: Option<Arc<ResponseCache>>,
     ) -> Metrics {
         let mut labels: Vec<RouteLabel> = api
             .operations
@@ -122,6 +126,7 @@ impl Metrics {
             connections_closed: AtomicU64::new(0),
             writer,
             limit,
+            cache,
             probe: Mutex::new(ProbeState {
                 probe,
                 at: started,
@@ -141,6 +146,11 @@ impl Metrics {
         let cell = self.cell(op);
         cell.enter();
         Flight { cell, started }
+    }
+
+    /// The response cache, when there is one.
+    pub fn cache(&self) -> Option<&Arc<ResponseCache>> {
+        self.cache.as_ref()
     }
 
     pub fn connection_opened(&self) {

@@ -7,6 +7,8 @@
 use std::fmt::{Display, Write as _};
 use std::sync::atomic::Ordering::Relaxed;
 
+use crate::cache::LevelCounts;
+
 use super::Metrics;
 use super::cells::{PROMETHEUS_BOUNDS_US, STATUS_CLASSES};
 
@@ -76,6 +78,7 @@ pub(super) fn render(metrics: &Metrics) -> String {
     };
     http(&mut x, metrics);
     limit(&mut x, metrics);
+    cache(&mut x, metrics);
     log_store(&mut x, metrics);
     system(&mut x, metrics);
     x.out
@@ -212,6 +215,61 @@ fn limit(x: &mut Exposition, metrics: &Metrics) {
         "counter",
         "Time spent waiting for a place, by waits that have ended.",
         seconds(totals.queue_wait_us),
+    );
+}
+
+/// Reads one figure of a cache level.
+type ReadCount = fn(&LevelCounts) -> u64;
+
+fn cache(x: &mut Exposition, metrics: &Metrics) {
+    let Some(cache) = &metrics.cache else {
+        return;
+    };
+    let report = cache.report();
+    let mut levels = vec![("memory", report.memory.counts)];
+    if let Some(redis) = &report.redis {
+        levels.push(("redis", redis.counts));
+    }
+    let families: [(&str, &str, ReadCount); 3] = [
+        (
+            "mockloop_cache_hits_total",
+            "Generated bodies served from the response cache, by level.",
+            |c| c.hits,
+        ),
+        (
+            "mockloop_cache_misses_total",
+            "Lookups that found nothing in the response cache, by level.",
+            |c| c.misses,
+        ),
+        (
+            "mockloop_cache_errors_total",
+            "Failed calls to a response cache level (Redis); the body was generated instead.",
+            |c| c.errors,
+        ),
+    ];
+    for (name, help, read) in families {
+        x.family(name, "counter", help);
+        for (level, counts) in &levels {
+            x.sample(name, &[("level", level)], read(counts));
+        }
+    }
+    x.single(
+        "mockloop_cache_bypassed_total",
+        "counter",
+        "Requests whose Cache-Control (no-cache, no-store) skipped the response cache.",
+        report.bypassed,
+    );
+    x.single(
+        "mockloop_cache_entries",
+        "gauge",
+        "Entries in the memory level of the response cache.",
+        report.memory.entries,
+    );
+    x.single(
+        "mockloop_cache_bytes",
+        "gauge",
+        "Bytes held by the memory level of the response cache (keys and bodies).",
+        report.memory.bytes,
     );
 }
 

@@ -52,6 +52,8 @@ pub struct MetricsReport {
     pub http: HttpReport,
     /// Null when no limit is set.
     pub concurrency_limit: Option<LimitReport>,
+    /// The response cache's figures; null when it is off.
+    pub cache: Option<crate::cache::CacheReport>,
     pub log_store: LogStoreReport,
     pub system: SystemReport,
 }
@@ -410,6 +412,7 @@ pub(super) fn build(metrics: &Metrics) -> MetricsReport {
         sample_interval_seconds: SAMPLE_INTERVAL.as_secs_f64(),
         http,
         concurrency_limit,
+        cache: metrics.cache.as_ref().map(|cache| cache.report()),
         log_store,
         system,
     }
