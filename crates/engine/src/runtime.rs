@@ -2,8 +2,8 @@
 //! faults, compiled into one immutable [`Rules`] snapshot that the server swaps as a whole.
 //!
 //! Precedence, first match wins: overrides (newest first), then the active scenario's
-//! endpoints (in order), then the description's examples or generated data. A stateful
-//! store of resources, when there is one, sits between the scenario and the description.
+//! endpoints (in order), then the stateful store of resources when there is one (see
+//! [`crate::state`]), then the description's examples or generated data.
 //!
 //! Compiling does the work once: route templates are resolved to operation indexes, so a
 //! request matches them by comparing the index the router already found; globs and regular
@@ -71,6 +71,8 @@ pub enum Layer {
     Override(u64),
     /// The active scenario's endpoint at this index.
     Scenario(usize),
+    /// The stateful store of resources.
+    State,
     /// The description: its examples or generated data.
     Description,
 }
@@ -303,7 +305,7 @@ impl Rule {
 }
 
 /// `path` without the first base path it starts with.
-fn without_base<'p>(path: &'p str, bases: &[String]) -> Option<&'p str> {
+pub(crate) fn without_base<'p>(path: &'p str, bases: &[String]) -> Option<&'p str> {
     bases.iter().find_map(|base| {
         let base = base.trim_end_matches('/');
         let rest = path.strip_prefix(base)?;
@@ -560,7 +562,7 @@ impl Engine {
         let label = match layer {
             Layer::Override(id) => format!("override:{id}"),
             Layer::Scenario(index) => format!("scenario:{index}"),
-            Layer::Description => String::new(),
+            Layer::State | Layer::Description => String::new(),
         };
         Ok(Rule {
             layer,
@@ -649,8 +651,33 @@ impl Engine {
         req: &crate::MockRequest<'_>,
         rules: &Rules,
     ) -> Answer {
+        self.answer_with_state(routed, req, rules, None)
+    }
+
+    /// [`Engine::answer_routed`] with the stateful store of resources between the rules and
+    /// the description: a request that no rule answers itself, to an operation of an
+    /// inferred collection, is answered from `state`. With `state` None this is
+    /// [`Engine::answer_routed`].
+    pub fn answer_with_state(
+        &self,
+        routed: crate::Routed,
+        req: &crate::MockRequest<'_>,
+        rules: &Rules,
+        state: Option<&crate::state::Resources>,
+    ) -> Answer {
         if rules.is_empty() {
-            return Answer::plain(self.respond_routed(routed, req));
+            return match state {
+                None => Answer::plain(self.respond_routed(routed, req)),
+                Some(state) => {
+                    let (response, answered) = self.respond_with_state(routed, req, state);
+                    let mut answer = Answer::plain(response);
+                    if answered {
+                        answer.layer = Layer::State;
+                        answer.rule = Some(state.label().clone());
+                    }
+                    answer
+                }
+            };
         }
         let op = routed.op();
         let rule = rules.find(req.method, op, req.path, &self.api().base_paths);
@@ -674,7 +701,8 @@ impl Engine {
         } else {
             (None, Duration::ZERO)
         };
-        let layer = rule.map_or(Layer::Description, |r| r.layer);
+        let mut layer = rule.map_or(Layer::Description, |r| r.layer);
+        let mut label = rule.map(|r| r.label.clone());
         let no_headers = HeaderMap::new();
         let rule_headers = rule.map_or(&no_headers, |r| &r.headers);
         let mut response = match (fault.map(|f| &f.kind), rule) {
@@ -685,11 +713,18 @@ impl Engine {
                 self.shaped(routed, req, rule.status, rule.body.as_ref(), rule_headers)
             }
             (_, Some(rule)) => {
-                let mut response = self.respond_routed(routed, req);
+                let (mut response, _) = self.respond_layered(routed, req, state);
                 overlay(&mut response.headers, &rule.headers);
                 response
             }
-            (_, None) => self.respond_routed(routed, req),
+            (_, None) => {
+                let (response, answered) = self.respond_layered(routed, req, state);
+                if let (true, Some(state)) = (answered, state) {
+                    layer = Layer::State;
+                    label = Some(state.label().clone());
+                }
+                response
+            }
         };
         let delivery = match fault.map(|f| &f.kind) {
             Some(FaultKind::Reset) => Delivery::Reset,
@@ -708,7 +743,21 @@ impl Engine {
             delivery,
             fault: fault.map(|f| f.name),
             layer,
-            rule: rule.map(|r| r.label.clone()),
+            rule: label,
+        }
+    }
+
+    /// The stateful store's answer when it has one for this request, else the
+    /// description's; true when the store answered.
+    fn respond_layered(
+        &self,
+        routed: crate::Routed,
+        req: &crate::MockRequest<'_>,
+        state: Option<&crate::state::Resources>,
+    ) -> (crate::MockResponse, bool) {
+        match state {
+            None => (self.respond_routed(routed, req), false),
+            Some(state) => self.respond_with_state(routed, req, state),
         }
     }
 }
@@ -725,7 +774,7 @@ pub(crate) fn overlay(headers: &mut HeaderMap, extra: &HeaderMap) {
 
 /// A route template without parameter names (`/books/{}`), so that `/books/{id}` names the
 /// operation declared as `/books/{bookId}`.
-fn template_key(path: &str) -> String {
+pub(crate) fn template_key(path: &str) -> String {
     let mut key = String::with_capacity(path.len());
     let mut depth = 0usize;
     for c in path.chars() {
