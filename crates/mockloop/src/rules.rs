@@ -19,7 +19,7 @@ use crate::logs::write_stdout;
 use crate::remote::{Admin, CallError};
 
 /// A failed command: the message and the exit code.
-struct Failure(String, u8);
+pub(crate) struct Failure(pub(crate) String, pub(crate) u8);
 
 impl From<CallError> for Failure {
     fn from(err: CallError) -> Failure {
@@ -31,12 +31,15 @@ impl From<CallError> for Failure {
     }
 }
 
-fn usage(message: impl Into<String>) -> Failure {
+pub(crate) fn usage(message: impl Into<String>) -> Failure {
     Failure(message.into(), exit::USAGE)
 }
 
 /// Prints the outcome: text or the admin API's JSON on stdout, errors on stderr.
-fn finish(admin: &AdminArgs, outcome: Result<(String, Value), Failure>) -> Result<ExitCode> {
+pub(crate) fn finish(
+    admin: &AdminArgs,
+    outcome: Result<(String, Value), Failure>,
+) -> Result<ExitCode> {
     match outcome {
         Ok((text, value)) => {
             let out = if admin.json {
@@ -54,7 +57,7 @@ fn finish(admin: &AdminArgs, outcome: Result<(String, Value), Failure>) -> Resul
     }
 }
 
-fn segment(key: &str) -> String {
+pub(crate) fn segment(key: &str) -> String {
     utf8_percent_encode(key, NON_ALPHANUMERIC).to_string()
 }
 
@@ -336,7 +339,7 @@ fn override_table(list: &Value) -> String {
     format!("{table}\n")
 }
 
-fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}...", &text[..cut]),
         None => text.to_owned(),

@@ -1,8 +1,9 @@
 //! The admin API: health, the request log and its analysis, live metrics (JSON and
-//! Prometheus), what the mock serves, and the runtime rules (overrides, scenarios, faults;
-//! see `runtime`).
+//! Prometheus), what the mock serves, the runtime rules (overrides, scenarios, faults; see
+//! `runtime`) and the stateful store (see `state`).
 
 mod runtime;
+mod state;
 
 use std::sync::Arc;
 
@@ -32,6 +33,8 @@ pub struct AdminState {
     /// Held across a scenario change's database write and snapshot swap, so that the
     /// stored active flag and the rules requests see change in the same order.
     scenarios: Arc<tokio::sync::Mutex<()>>,
+    /// The stateful store; None when the mock is not stateful.
+    resources: Option<Arc<engine::state::Resources>>,
     started: std::time::Instant,
 }
 
@@ -48,8 +51,15 @@ impl AdminState {
             metrics,
             control,
             scenarios: Arc::new(tokio::sync::Mutex::new(())),
+            resources: None,
             started: std::time::Instant::now(),
         }
+    }
+
+    /// Serves the stateful store's endpoints (`/api/state`) on `resources`.
+    pub fn with_state(mut self, resources: Arc<engine::state::Resources>) -> AdminState {
+        self.resources = Some(resources);
+        self
     }
 }
 
@@ -113,6 +123,18 @@ pub fn router(state: AdminState) -> Router {
         .route(
             "/api/mock-data/scenarios/{id}/deactivate",
             post(runtime::compat::deactivate),
+        )
+        .route("/api/state", get(state::summary).delete(state::reset_all))
+        .route("/api/state/seed", post(state::seed))
+        .route(
+            "/api/state/{collection}",
+            get(state::list).delete(state::reset),
+        )
+        .route(
+            "/api/state/{collection}/{*key}",
+            get(state::get_item)
+                .put(state::put_item)
+                .delete(state::delete_item),
         )
         .fallback(not_found)
         .with_state(state)

@@ -7,7 +7,8 @@
 //! is the writer's job.
 //!
 //! Runtime rules (overrides, the active scenario, faults) come from one snapshot loaded
-//! atomically per request. Their delays wait on the timer, never on a worker thread; a
+//! atomically per request; in stateful mode the engine answers the collections' requests
+//! from the in-memory store, whose changes are persisted behind the response. Their delays wait on the timer, never on a worker thread; a
 //! reset ends the connection by failing the service; a slow body is a body that yields
 //! slices on a timer.
 
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use engine::runtime::{Answer, Delivery, Rules};
+use engine::state::Resources;
 use engine::{Engine, MockRequest, MockResponse, Routed};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Either, Full, Limited};
@@ -82,6 +84,9 @@ pub struct MockState {
     metrics: Arc<Metrics>,
     /// None when no limit is set: requests then pay nothing for it.
     limit: Option<Arc<ConcurrencyLimit>>,
+    /// The stateful store; None when the mock is not stateful, and then requests pay one
+    /// check for it.
+    resources: Option<Arc<Resources>>,
 }
 
 impl MockState {
@@ -110,7 +115,14 @@ impl MockState {
             control,
             metrics,
             limit,
+            resources: None,
         }
+    }
+
+    /// Answers requests to the inferred collections from `resources` (stateful mode).
+    pub fn with_state(mut self, resources: Arc<Resources>) -> MockState {
+        self.resources = Some(resources);
+        self
     }
 
     /// The figures of this listener, for the admin API and the sampler.
@@ -514,7 +526,10 @@ fn answer(
         body,
         nonce,
     };
-    let mut answer = state.engine.answer_routed(routed, &request, rules);
+    let mut answer =
+        state
+            .engine
+            .answer_with_state(routed, &request, rules, state.resources.as_deref());
     cors.decorate(&parts.headers, &mut answer.response.headers);
     answer
 }
