@@ -159,11 +159,7 @@ fn prepare_state(
     resources.set_sink(sink);
     if let (Some(document), Some(path)) = (seed, &config.state_seed) {
         match resources.seed(&document) {
-            Ok(report) => tracing::info!(
-                items = report.stored,
-                "seeded from {}",
-                path.display()
-            ),
+            Ok(report) => tracing::info!(items = report.stored, "seeded from {}", path.display()),
             Err(err) => {
                 persister.shutdown();
                 return Err(Usage(format!("invalid seed file '{}': {err}", path.display())).into());
