@@ -144,7 +144,8 @@ fn prepare_state(
         server::restore_state(store, &resources).context("cannot load the stored resources")?;
     if !restored.unknown.is_empty() {
         tracing::warn!(
-            "stored items of collections this description does not have are kept but not              served: {}",
+            "stored items of collections this description does not have are kept but not \
+             served: {}",
             restored.unknown.join(", ")
         );
     }

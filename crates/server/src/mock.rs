@@ -7,10 +7,10 @@
 //! is the writer's job.
 //!
 //! Runtime rules (overrides, the active scenario, faults) come from one snapshot loaded
-//! atomically per request; in stateful mode the engine answers the collections' requests
-//! from the in-memory store, whose changes are persisted behind the response. Their delays wait on the timer, never on a worker thread; a
+//! atomically per request. Their delays wait on the timer, never on a worker thread; a
 //! reset ends the connection by failing the service; a slow body is a body that yields
-//! slices on a timer.
+//! slices on a timer. In stateful mode the engine answers the collections' requests from
+//! the in-memory store, whose changes are persisted behind the response.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
