@@ -311,8 +311,8 @@ pub struct ServeArgs {
     #[arg(long, env = "MOCKLOOP_STATEFUL")]
     pub stateful: bool,
 
-    /// Seed file stored at start with --stateful (JSON or YAML: `{collection: [item,
-    /// ...]}`); items with an id replace the stored one.
+    /// Seed file stored at start with --stateful when the database holds no items yet
+    /// (JSON or YAML: `{collection: [item, ...]}`).
     #[arg(long, value_name = "FILE", env = "MOCKLOOP_STATE_SEED")]
     pub state_seed: Option<PathBuf>,
 }

@@ -129,7 +129,8 @@ fn prepare_scenarios(config: &ServeConfig, store: &store::Store, control: &Contr
 }
 
 /// The stateful store: the collections of the description, the items stored in the
-/// database put back, a persisting thread for later changes, and the seed file stored.
+/// database put back, a persisting thread for later changes, and the seed file stored when
+/// the database held no items.
 fn prepare_state(
     config: &ServeConfig,
     store: &store::Store,
@@ -158,6 +159,20 @@ fn prepare_state(
     let (persister, sink) =
         StatePersister::start(store).context("cannot start persisting the resources")?;
     resources.set_sink(sink);
+    // A seed initialises the state: once the database holds items, they are what the mock
+    // had when it stopped, and seeding again would undo those changes or add its id-less
+    // items a second time.
+    let seed = match seed {
+        Some(_) if restored.loaded > 0 => {
+            tracing::info!(
+                items = restored.loaded,
+                "seed file not stored: the database already holds items (reset the state \
+                 to seed again)"
+            );
+            None
+        }
+        seed => seed,
+    };
     if let (Some(document), Some(path)) = (seed, &config.state_seed) {
         match resources.seed(&document) {
             Ok(report) => tracing::info!(items = report.stored, "seeded from {}", path.display()),

@@ -366,6 +366,20 @@ fn a_seed_file_is_stored_at_start_and_the_admin_api_changes_the_state() {
     );
     assert_eq!((status, report["stored"].clone()), (200, json!(1)));
     assert_eq!(api(&mock, "GET", "/shelves/10", None).1["name"], "Drama");
+
+    // A restart with the same seed keeps what the mock had: the seed is not stored again.
+    let mut mock = mock;
+    assert!(mock.stop().success(), "{}", mock.stderr_text());
+    let dir = std::mem::replace(&mut mock.dir, tempfile::tempdir().unwrap());
+    let mock = Mock::start_in(
+        dir,
+        &shelves_spec(),
+        &["--stateful", "--state-seed", &seed_flag],
+    );
+    let (_, summary) = admin(&mock, "GET", "/api/state", None);
+    assert_eq!(summary["items"], 4, "{summary}");
+    assert_eq!(api(&mock, "GET", "/shelves/10", None).1["name"], "Drama");
+
     let (_, removed) = admin(&mock, "DELETE", "/api/state/shelves.books", None);
     assert_eq!(removed["removed"], 1);
     let (_, removed) = admin(&mock, "DELETE", "/api/state", None);
