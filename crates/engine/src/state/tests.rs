@@ -611,3 +611,37 @@ fn restored_items_keep_their_order_and_the_next_id_follows_them() {
         5
     );
 }
+
+#[test]
+fn concurrent_creations_get_distinct_ids_and_every_change_reaches_the_sink() {
+    let m = mock(workspace().join("examples/shelves.yaml"));
+    let c = m.state.model().index_of("shelves").unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let state = &m.state;
+            scope.spawn(move || {
+                for i in 0..50 {
+                    let mut item = serde_json::Map::new();
+                    item.insert("name".to_owned(), json!(format!("{t}-{i}")));
+                    state.create(c, Vec::new(), item).unwrap();
+                }
+            });
+        }
+    });
+    let mut ids: Vec<String> = m
+        .state
+        .items("shelves")
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 400);
+    assert_eq!(m.changes.lock().unwrap().len(), 400);
+    assert_eq!(
+        m.send(Method::POST, "/shelves", Some(json!({"name": "last"})))
+            .1["id"],
+        401
+    );
+}
