@@ -12,6 +12,7 @@ pub mod router;
 pub mod runtime;
 pub mod sample;
 pub mod schema;
+pub mod state;
 pub mod validate;
 
 use std::sync::Arc;

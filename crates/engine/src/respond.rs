@@ -132,9 +132,9 @@ pub(crate) fn stable_hash(parts: impl Hash) -> u64 {
 /// Where a request goes, from [`Engine::route`].
 #[derive(Debug)]
 pub struct Routed {
-    found: RouteMatch,
+    pub(crate) found: RouteMatch,
     /// HEAD, answered without a body.
-    no_body: bool,
+    pub(crate) no_body: bool,
 }
 
 impl Routed {
@@ -421,6 +421,34 @@ impl Engine {
         response
     }
 
+    /// The headers declared for response `resp_index` of operation `index`, built once.
+    pub(crate) fn declared_headers(&self, index: usize, resp_index: usize) -> HeaderMap {
+        let declared = &self.api.operations[index].responses[resp_index];
+        self.ops[index].responses[resp_index]
+            .headers
+            .get_or_init(|| {
+                self.build_headers(
+                    declared,
+                    stable_hash((self.options.seed, index, resp_index)),
+                )
+            })
+            .clone()
+    }
+
+    /// The response sent by default (first 2xx, else `default`, else the first), with the
+    /// status it is sent with.
+    pub(crate) fn default_choice(&self, index: usize) -> Option<(usize, StatusCode)> {
+        let state = &self.ops[index];
+        state
+            .default_response
+            .map(|i| (i, state.responses[i].status))
+    }
+
+    /// The media types declared for response `resp_index` of operation `index`.
+    pub(crate) fn response_media(&self, index: usize, resp_index: usize) -> &[String] {
+        &self.ops[index].responses[resp_index].media
+    }
+
     /// Builds now what the first requests would otherwise build: for every operation, the
     /// default response's headers and its fixed bodies (examples, and data generated for
     /// routes without parameters). The server runs it on a background thread right after
@@ -472,18 +500,26 @@ impl Engine {
         req: &MockRequest<'_>,
         defer: bool,
     ) -> (MockResponse, Option<Pending>) {
+        match self.check(index, params, req) {
+            Ok(prefs) => self.respond_checked_deferred(index, params, req, &prefs, defer),
+            Err(rejection) => (*rejection, None),
+        }
+    }
+
+    /// Reads the client's `Prefer` and validates the request against operation `index`; an
+    /// error is the answer to send (a 400, or the operation's own 422/400).
+    pub(crate) fn check(
+        &self,
+        index: usize,
+        params: &[(String, String)],
+        req: &MockRequest<'_>,
+    ) -> Result<Preferences, Box<MockResponse>> {
         let op = &self.api.operations[index];
         let state = &self.ops[index];
-        let route = self.route_info(index).expect("a routed operation exists");
-        let accept = req
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok());
         let with_route = |mut resp: MockResponse| {
-            resp.route = Some(route.clone());
-            (resp, None)
+            resp.route = self.route_info(index);
+            Box::new(resp)
         };
-
         let prefer = req
             .headers
             .get_all("prefer")
@@ -491,7 +527,9 @@ impl Engine {
             .filter_map(|v| v.to_str().ok());
         let prefs = match Preferences::parse(prefer) {
             Ok(prefs) => prefs,
-            Err(message) => return with_route(problem(StatusCode::BAD_REQUEST, &message, None)),
+            Err(message) => {
+                return Err(with_route(problem(StatusCode::BAD_REQUEST, &message, None)));
+            }
         };
 
         if self.options.validate {
@@ -527,12 +565,43 @@ impl Engine {
                 )),
             };
             if let Some((status, detail, violations)) = rejected {
-                return with_route(self.rejection(index, status, detail, &violations, accept));
+                let accept = req
+                    .headers
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok());
+                return Err(with_route(self.rejection(
+                    index,
+                    status,
+                    detail,
+                    &violations,
+                    accept,
+                )));
             }
         }
+        Ok(prefs)
+    }
 
+    /// The description's answer to a request that passed [`Engine::check`]; with `defer`, a
+    /// body generated per request is left to the caller (see [`Engine::respond_deferred`]).
+    pub(crate) fn respond_checked_deferred(
+        &self,
+        index: usize,
+        params: &[(String, String)],
+        req: &MockRequest<'_>,
+        prefs: &Preferences,
+        defer: bool,
+    ) -> (MockResponse, Option<Pending>) {
+        let route = self.route_info(index).expect("a routed operation exists");
+        let accept = req
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok());
+        let with_route = |mut resp: MockResponse| {
+            resp.route = Some(route.clone());
+            (resp, None)
+        };
         let seed_path = stable_hash((self.options.seed, index, params));
-        let chosen = match self.choose_response(index, &prefs) {
+        let chosen = match self.choose_response(index, prefs) {
             Ok(chosen) => chosen,
             Err(message) => return with_route(problem(StatusCode::BAD_REQUEST, &message, None)),
         };
@@ -551,7 +620,7 @@ impl Engine {
             seed_path
         };
         let (mut resp, pending) =
-            self.render_deferred(index, resp_index, status, accept, &prefs, seed, defer);
+            self.render_deferred(index, resp_index, status, accept, prefs, seed, defer);
         resp.route = Some(route);
         (resp, pending)
     }
@@ -893,7 +962,7 @@ fn is_managed_header(name: &HeaderName) -> bool {
 }
 
 /// The `Content-Type` sent for a declared media type. Wildcards cannot be sent as they are.
-fn content_type_for(declared: &str) -> String {
+pub(crate) fn content_type_for(declared: &str) -> String {
     let essence = crate::negotiate::essence(declared);
     match essence.as_str() {
         "*/*" | "" => "application/json".to_owned(),

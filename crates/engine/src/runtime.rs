@@ -2,8 +2,8 @@
 //! faults, compiled into one immutable [`Rules`] snapshot that the server swaps as a whole.
 //!
 //! Precedence, first match wins: overrides (newest first), then the active scenario's
-//! endpoints (in order), then the description's examples or generated data. A stateful
-//! store of resources, when there is one, sits between the scenario and the description.
+//! endpoints (in order), then the stateful store of resources when there is one (see
+//! [`crate::state`]), then the description's examples or generated data.
 //!
 //! Compiling does the work once: route templates are resolved to operation indexes, so a
 //! request matches them by comparing the index the router already found; globs and regular
@@ -71,6 +71,8 @@ pub enum Layer {
     Override(u64),
     /// The active scenario's endpoint at this index.
     Scenario(usize),
+    /// The stateful store of resources.
+    State,
     /// The description: its examples or generated data.
     Description,
 }
@@ -303,7 +305,7 @@ impl Rule {
 }
 
 /// `path` without the first base path it starts with.
-fn without_base<'p>(path: &'p str, bases: &[String]) -> Option<&'p str> {
+pub(crate) fn without_base<'p>(path: &'p str, bases: &[String]) -> Option<&'p str> {
     bases.iter().find_map(|base| {
         let base = base.trim_end_matches('/');
         let rest = path.strip_prefix(base)?;
@@ -575,7 +577,7 @@ impl Engine {
         let label = match layer {
             Layer::Override(id) => format!("override:{id}"),
             Layer::Scenario(index) => format!("scenario:{index}"),
-            Layer::Description => String::new(),
+            Layer::State | Layer::Description => String::new(),
         };
         Ok(Rule {
             layer,
@@ -664,7 +666,21 @@ impl Engine {
         req: &crate::MockRequest<'_>,
         rules: &Rules,
     ) -> Answer {
-        match self.answer_deferred(routed, req, rules, false) {
+        self.answer_with_state(routed, req, rules, None)
+    }
+
+    /// [`Engine::answer_routed`] with the stateful store of resources between the rules and
+    /// the description: a request that no rule answers itself, to an operation of an
+    /// inferred collection, is answered from `state`. With `state` None this is
+    /// [`Engine::answer_routed`].
+    pub fn answer_with_state(
+        &self,
+        routed: crate::Routed,
+        req: &crate::MockRequest<'_>,
+        rules: &Rules,
+        state: Option<&crate::state::Resources>,
+    ) -> Answer {
+        match self.answer_deferred(routed, req, rules, state, false) {
             (answer, None) => answer,
             (mut answer, Some(pending)) => {
                 answer.response.body = self.generate(&pending);
@@ -673,19 +689,26 @@ impl Engine {
         }
     }
 
-    /// [`Engine::answer_routed`]; with `defer`, an answer of the description (no rule
-    /// matched, no fault fired) whose body is generated per request comes without its
-    /// body and with the [`crate::Pending`] work, as [`Engine::respond_deferred`] does.
+    /// [`Engine::answer_with_state`]; with `defer`, an answer of the description (no rule
+    /// matched, no fault fired, the store did not answer) whose body is generated per
+    /// request comes without its body and with the [`crate::Pending`] work, as
+    /// [`Engine::respond_deferred`] does.
     pub fn answer_deferred(
         &self,
         routed: crate::Routed,
         req: &crate::MockRequest<'_>,
         rules: &Rules,
+        state: Option<&crate::state::Resources>,
         defer: bool,
     ) -> (Answer, Option<crate::Pending>) {
         if rules.is_empty() {
-            let (response, pending) = self.respond_deferred(routed, req, defer);
-            return (Answer::plain(response), pending);
+            let (response, answered, pending) = self.respond_layered(routed, req, state, defer);
+            let mut answer = Answer::plain(response);
+            if let (true, Some(state)) = (answered, state) {
+                answer.layer = Layer::State;
+                answer.rule = Some(state.label().clone());
+            }
+            return (answer, pending);
         }
         let op = routed.op();
         let rule = rules.find(req.method, op, req.path, &self.api().base_paths);
@@ -709,7 +732,8 @@ impl Engine {
         } else {
             (None, Duration::ZERO)
         };
-        let layer = rule.map_or(Layer::Description, |r| r.layer);
+        let mut layer = rule.map_or(Layer::Description, |r| r.layer);
+        let mut label = rule.map(|r| r.label.clone());
         let no_headers = HeaderMap::new();
         let rule_headers = rule.map_or(&no_headers, |r| &r.headers);
         let mut pending = None;
@@ -721,16 +745,22 @@ impl Engine {
                 self.shaped(routed, req, rule.status, rule.body.as_ref(), rule_headers)
             }
             (_, Some(rule)) => {
-                let mut response = self.respond_routed(routed, req);
+                let (mut response, _, _) = self.respond_layered(routed, req, state, false);
                 overlay(&mut response.headers, &rule.headers);
                 response
             }
-            (None, None) => {
-                let (response, deferred) = self.respond_deferred(routed, req, defer);
+            (fired, None) => {
+                // Only an answer no fault touches may leave its body to a cache.
+                let defer = defer && fired.is_none();
+                let (response, answered, deferred) =
+                    self.respond_layered(routed, req, state, defer);
                 pending = deferred;
+                if let (true, Some(state)) = (answered, state) {
+                    layer = Layer::State;
+                    label = Some(state.label().clone());
+                }
                 response
             }
-            (_, None) => self.respond_routed(routed, req),
         };
         let delivery = match fault.map(|f| &f.kind) {
             Some(FaultKind::Reset) => Delivery::Reset,
@@ -749,9 +779,27 @@ impl Engine {
             delivery,
             fault: fault.map(|f| f.name),
             layer,
-            rule: rule.map(|r| r.label.clone()),
+            rule: label,
         };
         (answer, pending)
+    }
+
+    /// The stateful store's answer when it has one for this request, else the
+    /// description's (its body possibly deferred); true when the store answered.
+    fn respond_layered(
+        &self,
+        routed: crate::Routed,
+        req: &crate::MockRequest<'_>,
+        state: Option<&crate::state::Resources>,
+        defer: bool,
+    ) -> (crate::MockResponse, bool, Option<crate::Pending>) {
+        match state {
+            None => {
+                let (response, pending) = self.respond_deferred(routed, req, defer);
+                (response, false, pending)
+            }
+            Some(state) => self.respond_with_state(routed, req, state, defer),
+        }
     }
 }
 
@@ -767,7 +815,7 @@ pub(crate) fn overlay(headers: &mut HeaderMap, extra: &HeaderMap) {
 
 /// A route template without parameter names (`/books/{}`), so that `/books/{id}` names the
 /// operation declared as `/books/{bookId}`.
-fn template_key(path: &str) -> String {
+pub(crate) fn template_key(path: &str) -> String {
     let mut key = String::with_capacity(path.len());
     let mut depth = 0usize;
     for c in path.chars() {

@@ -57,6 +57,13 @@ pub enum Command {
     Auth(AuthArgs),
     /// Show the figures of a running mock's response cache, or clear it.
     Cache(CacheArgs),
+    /// Inspect, change, reset and seed the items of a stateful mock (through its admin API).
+    ///
+    /// A mock started with `serve --stateful` remembers writes: POST to a collection stores
+    /// an item, GET reads it, PUT replaces, PATCH merges, DELETE removes. Collections are
+    /// named by their path's literal segments (`books`, `shelves.books`); an item of a
+    /// nested collection is keyed by its parents' values then its id (`1/7`).
+    State(StateArgs),
     /// Load-test an HTTP server: one URL, a scenario file, or every operation of a
     /// description. Runs are saved for `bench list`, `bench show` and `bench compare`.
     ///
@@ -171,6 +178,42 @@ pub struct OverrideRule {
     /// `@RATE` (`error=503@0.2`).
     #[arg(long)]
     pub fault: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    #[command(subcommand)]
+    pub action: StateAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// List the collections with the number of items each holds.
+    List,
+    /// Show the items of one collection.
+    Show { collection: String },
+    /// Show one item, by key (`7`, or `1/7` in a collection nested under another).
+    Get { collection: String, key: String },
+    /// Create or replace one item with a JSON object (its id field is set from the key).
+    Put {
+        collection: String,
+        key: String,
+        /// The item, as JSON.
+        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        body: Option<String>,
+        /// A file holding the item (JSON or YAML).
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Remove one item, by key.
+    Delete { collection: String, key: String },
+    /// Remove every item of one collection, or of every collection.
+    Reset { collection: Option<String> },
+    /// Store the items of a seed file (JSON or YAML: `{collection: [item, ...]}`); items
+    /// with an id replace the stored one.
+    Seed { file: PathBuf },
 }
 
 #[derive(Debug, Args)]
@@ -391,6 +434,15 @@ pub struct ServeArgs {
     /// [default: mockloop].
     #[arg(long, value_name = "PREFIX", env = "MOCKLOOP_CACHE_PREFIX")]
     pub cache_prefix: Option<String>,
+    /// Remember writes: POST stores an item of the collection, GET reads and lists what was
+    /// stored, PUT replaces, PATCH merges, DELETE removes. Items are kept in --db.
+    #[arg(long, env = "MOCKLOOP_STATEFUL")]
+    pub stateful: bool,
+
+    /// Seed file stored at start with --stateful when the database holds no items yet
+    /// (JSON or YAML: `{collection: [item, ...]}`).
+    #[arg(long, value_name = "FILE", env = "MOCKLOOP_STATE_SEED")]
+    pub state_seed: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,8 @@ pub struct FileConfig {
     pub queue: Option<usize>,
     pub scenarios: Option<PathBuf>,
     pub scenario: Option<String>,
+    pub stateful: Option<bool>,
+    pub state_seed: Option<PathBuf>,
     pub auth: Option<FileAuth>,
     pub cache: Option<CacheMode>,
     /// A duration as text: `30s`, `5m`.
@@ -96,6 +98,10 @@ pub struct ServeConfig {
     pub scenarios: Option<PathBuf>,
     /// Scenario to activate at start.
     pub scenario: Option<String>,
+    /// Remember writes (stateful resources).
+    pub stateful: bool,
+    /// Seed file of the stateful store, stored at start.
+    pub state_seed: Option<PathBuf>,
     /// Auth emulation: on or off, and what it accepts.
     pub auth: server::AuthSettings,
     /// The response cache; None when off.
@@ -219,6 +225,14 @@ impl ServeConfig {
                 queue,
             }),
         };
+        let stateful = args.stateful || file.stateful.unwrap_or(false);
+        let state_seed = args.state_seed.or(file.state_seed);
+        if let (false, Some(seed)) = (stateful, &state_seed) {
+            bail!(
+                "invalid state_seed '{}': a seed needs stateful mode (--stateful)",
+                seed.display()
+            );
+        }
         Ok(ServeConfig {
             spec,
             api_addr: address("host", &host, args.port.or(file.port).unwrap_or(8000))?,
@@ -245,6 +259,8 @@ impl ServeConfig {
             scenario: args.scenario.or(file.scenario),
             auth,
             cache,
+            stateful,
+            state_seed,
         })
     }
 }
@@ -373,6 +389,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().starts_with("invalid redis_url"), "{err}");
+    }
+
+    #[test]
+    fn stateful_mode_is_off_by_default_and_a_seed_needs_it() {
+        let config = ServeConfig::resolve(args(&["a.yaml"]), FileConfig::default()).unwrap();
+        assert!(!config.stateful);
+        let file: FileConfig = toml::from_str("stateful = true\nstate_seed = 'seed.yaml'").unwrap();
+        let config = ServeConfig::resolve(args(&["a.yaml"]), file).unwrap();
+        assert!(config.stateful);
+        assert_eq!(config.state_seed, Some(PathBuf::from("seed.yaml")));
+        let err = ServeConfig::resolve(
+            args(&["a.yaml", "--state-seed", "seed.json"]),
+            FileConfig::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid state_seed 'seed.json': a seed needs stateful mode (--stateful)"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod remote;
 mod rules;
 mod scenario_file;
 mod serve;
+mod state;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Command::Faults(args) => rules::faults(args),
         Command::Auth(args) => access::auth(args),
         Command::Cache(args) => access::cache(args),
+        Command::State(args) => state::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

@@ -57,7 +57,7 @@ pub(crate) fn finish(
     }
 }
 
-fn segment(key: &str) -> String {
+pub(crate) fn segment(key: &str) -> String {
     utf8_percent_encode(key, NON_ALPHANUMERIC).to_string()
 }
 
@@ -339,7 +339,7 @@ fn override_table(list: &Value) -> String {
     format!("{table}\n")
 }
 
-fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}...", &text[..cut]),
         None => text.to_owned(),

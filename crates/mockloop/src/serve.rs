@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use engine::runtime::Scenario;
+use engine::state::{ResourceModel, Resources};
 use engine::{Engine, EngineOptions};
-use server::{Control, CorsPolicy, MockConfig};
+use server::{Control, CorsPolicy, MockConfig, StatePersister};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -158,6 +159,74 @@ fn checked_scenario_file(
     Ok(scenarios)
 }
 
+/// The stateful store: the collections of the description, the items stored in the
+/// database put back, a persisting thread for later changes, and the seed file stored when
+/// the database held no items.
+fn prepare_state(
+    config: &ServeConfig,
+    store: &store::Store,
+    api: &spec::Api,
+) -> Result<(Arc<Resources>, StatePersister)> {
+    let seed = match &config.state_seed {
+        Some(path) => Some(crate::state::read_document(path, "seed file").map_err(Usage)?),
+        None => None,
+    };
+    let mut resources = Resources::new(ResourceModel::infer(api), config.seed);
+    let restored =
+        server::restore_state(store, &resources).context("cannot load the stored resources")?;
+    if !restored.unknown.is_empty() {
+        tracing::warn!(
+            "stored items of collections this description does not have are kept but not \
+             served: {}",
+            restored.unknown.join(", ")
+        );
+    }
+    if restored.invalid > 0 {
+        tracing::warn!(
+            items = restored.invalid,
+            "stored items that are not JSON objects were skipped"
+        );
+    }
+    let (persister, sink) =
+        StatePersister::start(store).context("cannot start persisting the resources")?;
+    resources.set_sink(sink);
+    // A seed initialises the state: once the database holds items, they are what the mock
+    // had when it stopped, and seeding again would undo those changes or add its id-less
+    // items a second time.
+    let seed = match seed {
+        Some(_) if restored.loaded > 0 => {
+            tracing::info!(
+                items = restored.loaded,
+                "seed file not stored: the database already holds items (reset the state \
+                 to seed again)"
+            );
+            None
+        }
+        seed => seed,
+    };
+    if let (Some(document), Some(path)) = (seed, &config.state_seed) {
+        match resources.seed(&document) {
+            Ok(report) => tracing::info!(items = report.stored, "seeded from {}", path.display()),
+            Err(err) => {
+                persister.shutdown();
+                return Err(Usage(format!("invalid seed file '{}': {err}", path.display())).into());
+            }
+        }
+    }
+    let names: Vec<&str> = resources
+        .model()
+        .collections()
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    tracing::info!(
+        collections = %names.join(", "),
+        restored = restored.loaded,
+        "stateful mode"
+    );
+    Ok((Arc::new(resources), persister))
+}
+
 fn usage_error(err: &anyhow::Error) -> ExitCode {
     eprintln!("error: {err:#}");
     ExitCode::from(exit::USAGE)
@@ -224,6 +293,11 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
                 .map_err(|e| Usage(e.to_string()))?,
         )),
     };
+    let state = if config.stateful {
+        Some(prepare_state(&config, &store, &api)?)
+    } else {
+        None
+    };
 
     let api_listener = bind(config.api_addr, "mock API").await?;
     let admin_listener = bind(config.admin_addr, "admin API").await?;
@@ -231,7 +305,7 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     let admin_addr = admin_listener.local_addr()?;
 
     let (stop, stopped) = watch::channel(false);
-    let mock_state = Arc::new(server::MockState::new(
+    let mut mock_state = server::MockState::new(
         engine.clone(),
         sink,
         MockConfig {
@@ -242,12 +316,36 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
             ..MockConfig::default()
         },
         control.clone(),
-    ));
+    );
     let metrics = mock_state.metrics().clone();
     let sampler = metrics
         .start_sampler()
         .context("cannot start the metrics sampler")?;
-    let admin_state = server::AdminState::new(engine.clone(), store.clone(), metrics, control);
+    let mut admin_state = server::AdminState::new(engine.clone(), store.clone(), metrics, control);
+    let (state_line, persister) = match state {
+        Some((resources, persister)) => {
+            mock_state = mock_state.with_state(resources.clone());
+            admin_state = admin_state.with_state(resources.clone());
+            let names: Vec<&str> = resources
+                .model()
+                .collections()
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            let line = format!(
+                "  state: {} collections ({})\n",
+                names.len(),
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            );
+            (line, Some(persister))
+        }
+        None => (String::new(), None),
+    };
+    let mock_state = Arc::new(mock_state);
     let mock_task = tokio::spawn(server::serve_mock(
         api_listener,
         mock_state,
@@ -259,7 +357,8 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     // not a reason to stop serving.
     let banner = format!(
         "mockloop: serving '{}' ({} operations) from {}\n  api:   http://{api_addr}\n  \
-         admin: http://{admin_addr}\n  log:   {}\n{}  ready in {} ms; Ctrl-C stops\n",
+         admin: http://{admin_addr}\n  log:   {}\n{}{state_line}  ready in {} ms; Ctrl-C \
+         stops\n",
         api.title,
         api.operations.len(),
         api.source,
@@ -289,6 +388,17 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     let _ = mock_task.await;
     let _ = admin_task.await;
     drop(sampler);
+    if let Some(persister) = persister {
+        match tokio::task::spawn_blocking(move || persister.shutdown()).await {
+            Ok(report) if report.lost > 0 => tracing::error!(
+                written = report.written,
+                lost = report.lost,
+                "some resource changes could not be stored"
+            ),
+            Ok(report) => tracing::info!(changes = report.written, "resources stored"),
+            Err(err) => tracing::error!(cause = %err, "the resource writer failed"),
+        }
+    }
     let report = writer.shutdown().await;
     tracing::info!(rows = report.rows_written, "request log flushed");
     Ok(())

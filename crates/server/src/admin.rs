@@ -1,10 +1,12 @@
 //! The admin API: health, the request log and its analysis, live metrics (JSON and
 //! Prometheus), what the mock serves, the runtime rules (overrides, scenarios, faults;
-//! see `runtime`), auth emulation (`auth`) and the response cache (`cache`).
+//! see `runtime`), auth emulation (`auth`), the response cache (`cache`) and the stateful
+//! store (`state`).
 
 mod auth;
 mod cache;
 mod runtime;
+mod state;
 
 use std::sync::Arc;
 
@@ -34,6 +36,8 @@ pub struct AdminState {
     /// Held across a scenario change's database write and snapshot swap, so that the
     /// stored active flag and the rules requests see change in the same order.
     scenarios: Arc<tokio::sync::Mutex<()>>,
+    /// The stateful store; None when the mock is not stateful.
+    resources: Option<Arc<engine::state::Resources>>,
     started: std::time::Instant,
 }
 
@@ -50,8 +54,15 @@ impl AdminState {
             metrics,
             control,
             scenarios: Arc::new(tokio::sync::Mutex::new(())),
+            resources: None,
             started: std::time::Instant::now(),
         }
+    }
+
+    /// Serves the stateful store's endpoints (`/api/state`) on `resources`.
+    pub fn with_state(mut self, resources: Arc<engine::state::Resources>) -> AdminState {
+        self.resources = Some(resources);
+        self
     }
 }
 
@@ -117,6 +128,18 @@ pub fn router(state: AdminState) -> Router {
         .route(
             "/api/mock-data/scenarios/{id}/deactivate",
             post(runtime::compat::deactivate),
+        )
+        .route("/api/state", get(state::summary).delete(state::reset_all))
+        .route("/api/state/seed", post(state::seed))
+        .route(
+            "/api/state/{collection}",
+            get(state::list).delete(state::reset),
+        )
+        .route(
+            "/api/state/{collection}/{*key}",
+            get(state::get_item)
+                .put(state::put_item)
+                .delete(state::delete_item),
         )
         .fallback(not_found)
         .layer(axum::middleware::map_response(problem_rejections))

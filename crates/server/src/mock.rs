@@ -9,7 +9,8 @@
 //! Runtime rules (overrides, the active scenario, faults) come from one snapshot loaded
 //! atomically per request. Their delays wait on the timer, never on a worker thread; a
 //! reset ends the connection by failing the service; a slow body is a body that yields
-//! slices on a timer.
+//! slices on a timer. In stateful mode the engine answers the collections' requests from
+//! the in-memory store, whose changes are persisted behind the response.
 //!
 //! Auth emulation, when on, is checked first (a denial is logged with the rule `auth`).
 //! With a response cache, bodies the engine generates per request are looked up in it
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use engine::runtime::{Answer, Delivery, Rules};
+use engine::state::Resources;
 use engine::{Engine, MockRequest, MockResponse, Routed};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Either, Full, Limited};
@@ -90,6 +92,9 @@ pub struct MockState {
     metrics: Arc<Metrics>,
     /// None when no limit is set: requests then pay nothing for it.
     limit: Option<Arc<ConcurrencyLimit>>,
+    /// The stateful store; None when the mock is not stateful, and then requests pay one
+    /// check for it.
+    resources: Option<Arc<Resources>>,
 }
 
 impl MockState {
@@ -122,7 +127,14 @@ impl MockState {
             control,
             metrics,
             limit,
+            resources: None,
         }
+    }
+
+    /// Answers requests to the inferred collections from `resources` (stateful mode).
+    pub fn with_state(mut self, resources: Arc<Resources>) -> MockState {
+        self.resources = Some(resources);
+        self
     }
 
     /// The figures of this listener, for the admin API and the sampler.
@@ -598,9 +610,17 @@ fn answer(
         answer.rule = Some(Arc::from("auth"));
         return (answer, None);
     }
+    let resources = state.resources.as_deref();
     let (mut answer, pending) = match &state.config.cache {
-        None => (state.engine.answer_routed(routed, &request, rules), None),
-        Some(_) => state.engine.answer_deferred(routed, &request, rules, true),
+        None => (
+            state
+                .engine
+                .answer_with_state(routed, &request, rules, resources),
+            None,
+        ),
+        Some(_) => state
+            .engine
+            .answer_deferred(routed, &request, rules, resources, true),
     };
     cors.decorate(&parts.headers, &mut answer.response.headers);
     (answer, pending)

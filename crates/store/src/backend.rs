@@ -10,6 +10,7 @@ use crate::capture::Row;
 use crate::error::{BoxError, StoreError};
 use crate::filter::RequestFilter;
 use crate::model::{Page, StoredRequest};
+use crate::resources::{ResourceRow, ResourceWriter};
 use crate::scenario::{NewScenario, StoredScenario};
 
 /// Reads and one-off writes; shared by every caller of a `Store`.
@@ -41,6 +42,10 @@ pub(crate) trait Backend: Send + Sync {
     fn delete_scenario(&self, id: i64) -> Result<bool, StoreError>;
     fn activate_scenario(&self, id: i64) -> Result<Option<StoredScenario>, StoreError>;
     fn deactivate_scenarios(&self) -> Result<Option<StoredScenario>, StoreError>;
+    /// Every stored resource item, by collection and in insertion order.
+    fn load_resources(&self) -> Result<Vec<ResourceRow>, StoreError>;
+    /// Opens the connection the resource-persisting thread will own.
+    fn resource_writer(&self) -> Result<Box<dyn ResourceWriter>, StoreError>;
     /// Inserts a load-test run and returns its id.
     fn save_bench_run(&self, run: &BenchRun) -> Result<i64, StoreError>;
     /// Newest first.

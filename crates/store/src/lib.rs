@@ -26,6 +26,7 @@ mod error;
 mod filter;
 mod model;
 mod record;
+mod resources;
 mod scenario;
 mod spill;
 mod sqlite;
@@ -45,6 +46,7 @@ pub use filter::{
 };
 pub use model::{Page, RequestSummary, StoredRequest};
 pub use record::LogRecord;
+pub use resources::{ResourceChange, ResourceRow, ResourceWriter};
 pub use scenario::{NewScenario, StoredScenario};
 pub use stats::{WriterMetrics, WriterStats};
 pub use writer::{LogPermit, LogSink, WriterHandle, WriterOptions, WriterReport};
@@ -205,6 +207,17 @@ impl Store {
     /// Leaves no scenario active and returns the one that was.
     pub fn deactivate_scenarios(&self) -> Result<Option<StoredScenario>, StoreError> {
         self.backend.deactivate_scenarios()
+    }
+
+    /// Every stored item of the stateful mode, by collection and in insertion order.
+    pub fn load_resources(&self) -> Result<Vec<ResourceRow>, StoreError> {
+        self.backend.load_resources()
+    }
+
+    /// A writer of resource changes with a connection of its own, for the one thread that
+    /// persists them (a response never waits for it).
+    pub fn resource_writer(&self) -> Result<Box<dyn ResourceWriter>, StoreError> {
+        self.backend.resource_writer()
     }
 
     /// Saves a load-test run (its `summary.id` is ignored) and returns the id it was given.

@@ -757,7 +757,7 @@ fn deferred(engine: &Engine, rules: &Rules, path: &str, prefer: Option<&str>) ->
         nonce: 5,
     };
     let routed = engine.route(req.method, req.path);
-    let (mut answer, pending) = engine.answer_deferred(routed, &req, rules, true);
+    let (mut answer, pending) = engine.answer_deferred(routed, &req, rules, None, true);
     let expected = engine.answer(&req, rules);
     match pending {
         Some(pending) => {

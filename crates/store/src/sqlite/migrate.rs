@@ -36,6 +36,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "create scenarios, add request_logs.fault and rule",
         sql: SCENARIOS,
     },
+    Migration {
+        version: 4,
+        name: "create resources",
+        sql: RESOURCES,
+    },
 ];
 
 /// Small columns come first and headers and bodies last: SQLite reads a row's columns in
@@ -98,6 +103,22 @@ CREATE TABLE scenarios (
 CREATE UNIQUE INDEX idx_scenarios_one_active ON scenarios (active) WHERE active = 1;
 ALTER TABLE request_logs ADD COLUMN fault TEXT;
 ALTER TABLE request_logs ADD COLUMN rule TEXT;
+";
+
+/// Items of the stateful mode's collections, so that a restart finds them again. `scope` is
+/// a JSON array of the parent path values of a nested collection (`[]` at the top level);
+/// `seq` is the insertion order within the collection, which listings keep. The primary key
+/// is the item's identity, so that a replaced item is one upsert.
+const RESOURCES: &str = "
+CREATE TABLE resources (
+    collection TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    item_id    TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    body       TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (collection, scope, item_id)
+) WITHOUT ROWID;
 ";
 
 /// Saved load-test runs (`mockloop bench`). The settings and the full report are JSON

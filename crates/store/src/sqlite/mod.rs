@@ -4,6 +4,7 @@
 mod bench;
 mod migrate;
 mod read;
+mod resources;
 mod scenario;
 mod write;
 
@@ -23,6 +24,7 @@ use crate::capture::Row;
 use crate::error::{BoxError, StoreError};
 use crate::filter::{RequestFilter, compile_regex};
 use crate::model::{Page, StoredRequest};
+use crate::resources::{ResourceRow, ResourceWriter};
 use crate::scenario::{NewScenario, StoredScenario};
 
 pub(crate) use migrate::MIGRATIONS;
@@ -297,6 +299,16 @@ impl Backend for SqliteBackend {
 
     fn deactivate_scenarios(&self) -> Result<Option<StoredScenario>, StoreError> {
         scenario::deactivate(&mut self.shared.control()?)
+    }
+
+    fn load_resources(&self) -> Result<Vec<ResourceRow>, StoreError> {
+        self.shared.with_reader(|conn| resources::load(conn))
+    }
+
+    fn resource_writer(&self) -> Result<Box<dyn ResourceWriter>, StoreError> {
+        Ok(Box::new(resources::SqliteResourceWriter {
+            conn: self.shared.control()?,
+        }))
     }
 
     fn save_bench_run(&self, run: &BenchRun) -> Result<i64, StoreError> {
