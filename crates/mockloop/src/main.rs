@@ -8,6 +8,7 @@ mod remote;
 mod rules;
 mod scenario_file;
 mod serve;
+mod webhook;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         Command::Scenario(args) => rules::scenario(args),
         Command::Override(args) => rules::overrides(args),
         Command::Faults(args) => rules::faults(args),
+        Command::Webhook(args) => webhook::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

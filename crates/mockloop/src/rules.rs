@@ -19,7 +19,7 @@ use crate::logs::write_stdout;
 use crate::remote::{Admin, CallError};
 
 /// A failed command: the message and the exit code.
-struct Failure(String, u8);
+pub(crate) struct Failure(pub(crate) String, pub(crate) u8);
 
 impl From<CallError> for Failure {
     fn from(err: CallError) -> Failure {
@@ -31,12 +31,15 @@ impl From<CallError> for Failure {
     }
 }
 
-fn usage(message: impl Into<String>) -> Failure {
+pub(crate) fn usage(message: impl Into<String>) -> Failure {
     Failure(message.into(), exit::USAGE)
 }
 
 /// Prints the outcome: text or the admin API's JSON on stdout, errors on stderr.
-fn finish(admin: &AdminArgs, outcome: Result<(String, Value), Failure>) -> Result<ExitCode> {
+pub(crate) fn finish(
+    admin: &AdminArgs,
+    outcome: Result<(String, Value), Failure>,
+) -> Result<ExitCode> {
     match outcome {
         Ok((text, value)) => {
             let out = if admin.json {

@@ -127,6 +127,23 @@ fn prepare_scenarios(config: &ServeConfig, store: &store::Store, control: &Contr
     Ok(())
 }
 
+/// Says at start what the dispatcher will send: webhooks loaded, callbacks on or off.
+fn report_hooks(hooks: &hooks::Hooks, api: &spec::Api) {
+    let webhooks = hooks.webhooks().len();
+    if webhooks > 0 {
+        tracing::info!(webhooks, "webhooks loaded");
+    }
+    let declared: usize = api.operations.iter().map(|op| op.callbacks.len()).sum();
+    if hooks.settings().callbacks {
+        tracing::info!(callbacks = declared, "callbacks on");
+    } else if declared > 0 {
+        tracing::info!(
+            callbacks = declared,
+            "the description declares callbacks; --callbacks fires them"
+        );
+    }
+}
+
 fn usage_error(err: &anyhow::Error) -> ExitCode {
     eprintln!("error: {err:#}");
     ExitCode::from(exit::USAGE)
@@ -185,6 +202,9 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
 
     let control = Arc::new(Control::new(engine.clone()));
     prepare_scenarios(&config, &store, &control)?;
+    let hooks = hooks::Hooks::start((*store).clone(), &api, config.hooks.clone())
+        .context("cannot start the webhook dispatcher")?;
+    report_hooks(&hooks, &api);
 
     let api_listener = bind(config.api_addr, "mock API").await?;
     let admin_listener = bind(config.admin_addr, "admin API").await?;
@@ -192,22 +212,26 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     let admin_addr = admin_listener.local_addr()?;
 
     let (stop, stopped) = watch::channel(false);
-    let mock_state = Arc::new(server::MockState::new(
-        engine.clone(),
-        sink,
-        MockConfig {
-            max_body_bytes: config.max_body_bytes,
-            cors: CorsPolicy::parse(&config.cors),
-            limit: config.limit,
-            ..MockConfig::default()
-        },
-        control.clone(),
-    ));
+    let mock_state = Arc::new(
+        server::MockState::new(
+            engine.clone(),
+            sink,
+            MockConfig {
+                max_body_bytes: config.max_body_bytes,
+                cors: CorsPolicy::parse(&config.cors),
+                limit: config.limit,
+                ..MockConfig::default()
+            },
+            control.clone(),
+        )
+        .with_hooks(hooks.clone()),
+    );
     let metrics = mock_state.metrics().clone();
     let sampler = metrics
         .start_sampler()
         .context("cannot start the metrics sampler")?;
-    let admin_state = server::AdminState::new(engine.clone(), store.clone(), metrics, control);
+    let admin_state =
+        server::AdminState::new(engine.clone(), store.clone(), metrics, control).with_hooks(hooks);
     let mock_task = tokio::spawn(server::serve_mock(
         api_listener,
         mock_state,

@@ -1,8 +1,9 @@
 //! The admin API: health, the request log and its analysis, live metrics (JSON and
 //! Prometheus), what the mock serves, and the runtime rules (overrides, scenarios, faults;
-//! see `runtime`).
+//! see `runtime`), webhooks and their deliveries (see `webhooks`).
 
 mod runtime;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -33,6 +34,8 @@ pub struct AdminState {
     /// stored active flag and the rules requests see change in the same order.
     scenarios: Arc<tokio::sync::Mutex<()>>,
     started: std::time::Instant,
+    /// The webhook and callback dispatcher; None when the server runs without one.
+    hooks: Option<Arc<hooks::Hooks>>,
 }
 
 impl AdminState {
@@ -49,7 +52,15 @@ impl AdminState {
             control,
             scenarios: Arc::new(tokio::sync::Mutex::new(())),
             started: std::time::Instant::now(),
+            hooks: None,
         }
+    }
+
+    /// Serves `/api/webhooks` and `/api/deliveries` from this dispatcher, and adds its
+    /// figures to the metrics.
+    pub fn with_hooks(mut self, hooks: Arc<hooks::Hooks>) -> AdminState {
+        self.hooks = Some(hooks);
+        self
     }
 }
 
@@ -114,6 +125,17 @@ pub fn router(state: AdminState) -> Router {
             "/api/mock-data/scenarios/{id}/deactivate",
             post(runtime::compat::deactivate),
         )
+        .route("/api/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/api/webhooks/{id}",
+            get(webhooks::get).delete(webhooks::delete),
+        )
+        .route("/api/webhooks/{id}/test", post(webhooks::test))
+        .route(
+            "/api/webhooks/{id}/deliveries",
+            get(webhooks::webhook_deliveries),
+        )
+        .route("/api/deliveries", get(webhooks::deliveries))
         .fallback(not_found)
         .with_state(state)
 }
@@ -239,12 +261,23 @@ async fn analyze(
     Ok(Json(blocking(move || store.analyze(&filter)).await?))
 }
 
-async fn metrics_json(State(state): State<AdminState>) -> Json<crate::MetricsReport> {
-    Json(state.metrics.report())
+async fn metrics_json(State(state): State<AdminState>) -> Response {
+    let report = state.metrics.report();
+    let Some(hooks) = &state.hooks else {
+        return Json(report).into_response();
+    };
+    let mut value = serde_json::to_value(&report).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.insert("webhooks".to_owned(), json!(hooks.figures()));
+    }
+    Json(value).into_response()
 }
 
 async fn metrics_prometheus(State(state): State<AdminState>) -> Response {
-    let body = state.metrics.prometheus();
+    let mut body = state.metrics.prometheus();
+    if let Some(hooks) = &state.hooks {
+        webhook_prometheus(&mut body, hooks.figures());
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -292,4 +325,39 @@ async fn spec(State(state): State<AdminState>) -> Json<Value> {
         "warnings": api.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
         "operations": operations,
     }))
+}
+
+/// The dispatcher's counters in the Prometheus text format.
+fn webhook_prometheus(out: &mut String, figures: hooks::HookFigures) {
+    use std::fmt::Write as _;
+    let counters = [
+        (
+            "queued",
+            "Answered requests queued for webhooks or callbacks.",
+            figures.queued,
+        ),
+        (
+            "dropped",
+            "Answered requests dropped because the queue was full.",
+            figures.dropped,
+        ),
+        ("sent", "Delivery attempts sent.", figures.sent),
+        ("delivered", "Deliveries answered 2xx.", figures.delivered),
+        (
+            "retried",
+            "Delivery attempts followed by another.",
+            figures.retried,
+        ),
+        ("failed", "Deliveries given up.", figures.failed),
+        (
+            "refused",
+            "Delivery attempts refused by the destination guard.",
+            figures.refused,
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(out, "# HELP mockloop_webhook_{name}_total {help}");
+        let _ = writeln!(out, "# TYPE mockloop_webhook_{name}_total counter");
+        let _ = writeln!(out, "mockloop_webhook_{name}_total {value}");
+    }
 }
