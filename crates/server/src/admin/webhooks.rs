@@ -331,6 +331,7 @@ mod tests {
         let pairs = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
         assert_eq!(
             delivery_filter(&pairs("kind", "callback"))
+                .ok()
                 .unwrap()
                 .kind
                 .as_deref(),
@@ -339,7 +340,7 @@ mod tests {
         assert!(delivery_filter(&pairs("kind", "email")).is_err());
         assert!(delivery_filter(&pairs("limit", "0")).is_err());
         assert!(delivery_filter(&pairs("limit", "5000")).is_err());
-        assert_eq!(delivery_filter(&pairs("limit", "7")).unwrap().limit, 7);
+        assert_eq!(delivery_filter(&pairs("limit", "7")).ok().unwrap().limit, 7);
         assert!(delivery_filter(&pairs("status", "500")).is_err());
     }
 }
