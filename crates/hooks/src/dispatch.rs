@@ -918,6 +918,66 @@ fn error_chain(err: &reqwest::Error) -> String {
 mod tests {
     use super::*;
 
+    const SPEC: &str = "openapi: 3.0.3\ninfo: { title: t, version: '1' }\npaths:\n  /books:\n    \
+        post:\n      responses:\n        '201': { description: created }\n";
+
+    /// On a single-threaded runtime the worker cannot run while the test offers, so the
+    /// queue fills: the first exchange is taken, the rest are dropped and counted, and
+    /// `offer` returns each time without waiting.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_full_queue_drops_and_counts_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("api.yaml");
+        std::fs::write(&spec, SPEC).unwrap();
+        let api = spec::load(spec.to_str().unwrap(), &spec::LoadOptions::default()).unwrap();
+        let store = Store::open(dir.path().join("h.db"), store::StoreOptions::default()).unwrap();
+        let settings = HookSettings {
+            allow_private: true,
+            queue: 1,
+            ..HookSettings::default()
+        };
+        let hooks = Hooks::start(store, &api, settings).unwrap();
+        assert!(!hooks.listening(), "nothing registered yet");
+        // A listener of the test's own; the runtime ends before anything is delivered.
+        let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", receiver.local_addr().unwrap());
+        hooks
+            .register(NewWebhook {
+                url,
+                events: vec!["create".to_owned()],
+                secret: None,
+                headers: Vec::new(),
+                description: String::new(),
+            })
+            .await
+            .unwrap();
+        assert!(hooks.listening());
+        let (headers, body) = (HeaderMap::new(), Bytes::from_static(b"{}"));
+        let uri: Uri = "/books".parse().unwrap();
+        let exchange = ExchangeRef {
+            method: &http::Method::POST,
+            uri: &uri,
+            request_headers: &headers,
+            request_body: &body,
+            status: StatusCode::CREATED,
+            response_headers: &headers,
+            response_body: &body,
+            route: None,
+            request_id: "r-1",
+        };
+        for _ in 0..3 {
+            hooks.offer(&exchange);
+        }
+        let not_matching = ExchangeRef {
+            method: &http::Method::GET,
+            status: StatusCode::OK,
+            ..exchange
+        };
+        hooks.offer(&not_matching);
+        let figures = hooks.figures();
+        assert_eq!((figures.queued, figures.dropped), (1, 2), "{figures:?}");
+    }
+
     #[test]
     fn query_strings_become_objects_with_arrays_for_repeats() {
         assert_eq!(
