@@ -149,8 +149,13 @@ struct Shared {
     callbacks: Vec<Vec<Prepared>>,
 }
 
-/// An attempt to record, and who waits for its row id.
-type Record = (DeliveryAttempt, Option<oneshot::Sender<i64>>);
+/// What the recorder thread is sent.
+enum Record {
+    /// An attempt to record, and who waits for its row id.
+    Attempt(Box<DeliveryAttempt>, Option<oneshot::Sender<i64>>),
+    /// Answered once everything sent before it is written.
+    Flush(oneshot::Sender<()>),
+}
 
 /// The webhook and callback dispatcher of one mock.
 pub struct Hooks {
@@ -468,7 +473,7 @@ impl Hooks {
         let (ack, row) = oneshot::channel();
         self.shared
             .recorder
-            .send((attempt.clone(), Some(ack)))
+            .send(Record::Attempt(Box::new(attempt.clone()), Some(ack)))
             .await
             .map_err(|_| HookError::Internal("the delivery recorder has stopped".to_owned()))?;
         let id = row
@@ -484,6 +489,16 @@ impl Hooks {
     ) -> Result<Vec<StoredDelivery>, HookError> {
         let store = self.store.clone();
         blocking(move || store.deliveries(&filter)).await
+    }
+
+    /// Waits, at most `limit`, until every attempt made so far is in the database. Called
+    /// at shutdown; deliveries still waiting for a retry are abandoned after it.
+    pub async fn flush(&self, limit: Duration) -> bool {
+        let (done, flushed) = oneshot::channel();
+        let flush = async {
+            self.shared.recorder.send(Record::Flush(done)).await.is_ok() && flushed.await.is_ok()
+        };
+        tokio::time::timeout(limit, flush).await.unwrap_or(false)
     }
 
     pub fn figures(&self) -> HookFigures {
@@ -571,7 +586,14 @@ fn json_headers(own: &HeaderMap) -> HeaderMap {
 
 /// The recorder thread: writes attempts until every sender is gone.
 fn record_loop(mut log: store::DeliveryLog, mut records: mpsc::Receiver<Record>) {
-    while let Some((attempt, ack)) = records.blocking_recv() {
+    while let Some(record) = records.blocking_recv() {
+        let (attempt, ack) = match record {
+            Record::Attempt(attempt, ack) => (attempt, ack),
+            Record::Flush(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
         match log.record(&attempt) {
             Ok(id) => {
                 if let Some(ack) = ack {
@@ -670,7 +692,10 @@ async fn deliveries(shared: &Shared, exchange: Exchange) -> Vec<Delivery> {
                     request_id: Some(exchange.request_id.clone()),
                     at: Utc::now(),
                 };
-                let _ = shared.recorder.send((attempt, None)).await;
+                let _ = shared
+                    .recorder
+                    .send(Record::Attempt(Box::new(attempt), None))
+                    .await;
                 continue;
             }
         };
@@ -777,7 +802,12 @@ async fn deliver(shared: &Shared, delivery: Delivery) {
             .to_owned();
             bump(&shared.counters.failed);
         }
-        if shared.recorder.send((attempt, None)).await.is_err() {
+        if shared
+            .recorder
+            .send(Record::Attempt(Box::new(attempt), None))
+            .await
+            .is_err()
+        {
             tracing::error!(delivery = %delivery.id, "the delivery recorder has stopped");
         }
         if !again {
@@ -976,6 +1006,8 @@ mod tests {
         hooks.offer(&not_matching);
         let figures = hooks.figures();
         assert_eq!((figures.queued, figures.dropped), (1, 2), "{figures:?}");
+        // The recorder answers a flush once what was sent before it is written.
+        assert!(hooks.flush(Duration::from_secs(10)).await);
     }
 
     #[test]

@@ -230,8 +230,8 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     let sampler = metrics
         .start_sampler()
         .context("cannot start the metrics sampler")?;
-    let admin_state =
-        server::AdminState::new(engine.clone(), store.clone(), metrics, control).with_hooks(hooks);
+    let admin_state = server::AdminState::new(engine.clone(), store.clone(), metrics, control)
+        .with_hooks(hooks.clone());
     let mock_task = tokio::spawn(server::serve_mock(
         api_listener,
         mock_state,
@@ -271,6 +271,9 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     let _ = stop.send(true);
     let _ = mock_task.await;
     let _ = admin_task.await;
+    if !hooks.flush(std::time::Duration::from_secs(2)).await {
+        tracing::warn!("webhook delivery records not all written before stopping");
+    }
     drop(sampler);
     let report = writer.shutdown().await;
     tracing::info!(rows = report.rows_written, "request log flushed");
