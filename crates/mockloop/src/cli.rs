@@ -64,6 +64,13 @@ pub enum Command {
     /// named by their path's literal segments (`books`, `shelves.books`); an item of a
     /// nested collection is keyed by its parents' values then its id (`1/7`).
     State(StateArgs),
+    /// Register, list, test and delete webhooks of a running mock, and read the delivery
+    /// history (through its admin API).
+    ///
+    /// A webhook receives a signed JSON POST for every answered request matching one of its
+    /// events: `METHOD /path` (a route template, path or glob; `*` for any method),
+    /// `create`, `update`, `delete` (2xx answers to POST, PUT/PATCH, DELETE), or `*`.
+    Webhook(WebhookArgs),
     /// Load-test an HTTP server: one URL, a scenario file, or every operation of a
     /// description. Runs are saved for `bench list`, `bench show` and `bench compare`.
     ///
@@ -214,6 +221,54 @@ pub enum StateAction {
     /// Store the items of a seed file (JSON or YAML: `{collection: [item, ...]}`); items
     /// with an id replace the stored one.
     Seed { file: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    #[command(subcommand)]
+    pub action: WebhookAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookAction {
+    /// Register a webhook.
+    Add {
+        /// Where deliveries are POSTed (http or https).
+        url: String,
+        /// An event to deliver; repeat for more [default: *].
+        #[arg(long = "event", short = 'e', value_name = "EVENT")]
+        events: Vec<String>,
+        /// Sign deliveries with HMAC-SHA256 under this secret.
+        #[arg(long, env = "MOCKLOOP_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// A header sent with every delivery, as NAME:VALUE; repeat for more.
+        #[arg(long = "header", value_name = "NAME:VALUE")]
+        headers: Vec<String>,
+        /// A note kept with the webhook.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List the webhooks.
+    List,
+    /// Show webhook ID.
+    Show { id: i64 },
+    /// Delete webhook ID (its delivery history stays).
+    Delete { id: i64 },
+    /// Send one test delivery to webhook ID now and show how it went.
+    Test { id: i64 },
+    /// Show delivery attempts, newest first: of webhook ID, or of all webhooks and
+    /// callbacks.
+    Deliveries {
+        id: Option<i64>,
+        /// Only `webhook` or `callback` deliveries.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Attempts to show (1 to 1000).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -443,6 +498,31 @@ pub struct ServeArgs {
     /// (JSON or YAML: `{collection: [item, ...]}`).
     #[arg(long, value_name = "FILE", env = "MOCKLOOP_STATE_SEED")]
     pub state_seed: Option<PathBuf>,
+    /// Let webhooks and callbacks reach loopback and private addresses (127/8, 10/8,
+    /// 172.16/12, 192.168/16, 100.64/10, ::1, fc00::/7). Link-local and cloud metadata
+    /// addresses are always refused.
+    #[arg(long, env = "MOCKLOOP_WEBHOOKS_ALLOW_PRIVATE")]
+    pub webhooks_allow_private: bool,
+
+    /// Fire the OAS 3 callbacks an operation declares after answering it 2xx (the mock then
+    /// sends requests to URLs taken from the requests it receives).
+    #[arg(long, env = "MOCKLOOP_CALLBACKS")]
+    pub callbacks: bool,
+
+    /// Attempts per webhook or callback delivery, the first included [default: 5].
+    #[arg(long, value_name = "N", env = "MOCKLOOP_WEBHOOK_ATTEMPTS")]
+    pub webhook_attempts: Option<u32>,
+
+    /// Backoff before the second attempt; it doubles per attempt (at most 30s), with full
+    /// jitter [default: 500ms].
+    #[arg(long, value_name = "DURATION", value_parser = duration,
+        env = "MOCKLOOP_WEBHOOK_BACKOFF")]
+    pub webhook_backoff: Option<Duration>,
+
+    /// Longest wait for one delivery attempt's answer, connecting included [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = duration,
+        env = "MOCKLOOP_WEBHOOK_TIMEOUT")]
+    pub webhook_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Args)]

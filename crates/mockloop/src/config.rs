@@ -29,6 +29,13 @@ pub struct FileConfig {
     pub queue: Option<usize>,
     pub scenarios: Option<PathBuf>,
     pub scenario: Option<String>,
+    pub webhooks_allow_private: Option<bool>,
+    pub callbacks: Option<bool>,
+    pub webhook_attempts: Option<u32>,
+    /// A duration such as `500ms`.
+    pub webhook_backoff: Option<String>,
+    /// A duration such as `10s`.
+    pub webhook_timeout: Option<String>,
     pub stateful: Option<bool>,
     pub state_seed: Option<PathBuf>,
     pub auth: Option<FileAuth>,
@@ -98,6 +105,8 @@ pub struct ServeConfig {
     pub scenarios: Option<PathBuf>,
     /// Scenario to activate at start.
     pub scenario: Option<String>,
+    /// Webhook and callback deliveries.
+    pub hooks: hooks::HookSettings,
     /// Remember writes (stateful resources).
     pub stateful: bool,
     /// Seed file of the stateful store, stored at start.
@@ -192,11 +201,60 @@ fn address(key: &str, host: &str, port: u16) -> Result<SocketAddr> {
     Ok(SocketAddr::new(ip, port))
 }
 
+/// A duration from the file, naming the key on error.
+fn file_duration(key: &str, text: Option<String>) -> Result<Option<std::time::Duration>> {
+    text.map(|t| {
+        humantime::parse_duration(&t)
+            .with_context(|| format!("invalid {key} '{t}': write it like 500ms, 10s or 2m"))
+    })
+    .transpose()
+}
+
+/// Webhook and callback settings from flags over the file over defaults.
+fn hook_settings(
+    args: &ServeArgs,
+    file: &mut FileConfig,
+    seed: u64,
+) -> Result<hooks::HookSettings> {
+    let defaults = hooks::HookSettings::default();
+    let max_attempts = args
+        .webhook_attempts
+        .or(file.webhook_attempts)
+        .unwrap_or(defaults.max_attempts);
+    if max_attempts == 0 {
+        bail!("invalid webhook_attempts '0': must be at least 1");
+    }
+    let base_delay = match args.webhook_backoff {
+        Some(d) => Some(d),
+        None => file_duration("webhook_backoff", file.webhook_backoff.take())?,
+    }
+    .unwrap_or(defaults.base_delay);
+    let timeout = match args.webhook_timeout {
+        Some(d) => Some(d),
+        None => file_duration("webhook_timeout", file.webhook_timeout.take())?,
+    }
+    .unwrap_or(defaults.timeout);
+    if timeout.is_zero() {
+        bail!("invalid webhook_timeout '0s': must be longer than zero");
+    }
+    Ok(hooks::HookSettings {
+        allow_private: args.webhooks_allow_private || file.webhooks_allow_private.unwrap_or(false),
+        callbacks: args.callbacks || file.callbacks.unwrap_or(false),
+        max_attempts,
+        base_delay,
+        timeout,
+        seed,
+        ..defaults
+    })
+}
+
 impl ServeConfig {
     /// Merges flags (clap has already put environment variables under them) over the file.
     pub fn resolve(args: ServeArgs, mut file: FileConfig) -> Result<ServeConfig> {
         let auth = resolve_auth(&args, file.auth.take())?;
         let cache = resolve_cache(&args, &file)?;
+        let seed = args.seed.or(file.seed).unwrap_or(0);
+        let hooks = hook_settings(&args, &mut file, seed)?;
         let Some(spec) = args.spec.or(file.spec) else {
             bail!("no API description given: pass a file or URL, e.g. 'mockloop serve api.yaml'");
         };
@@ -245,7 +303,7 @@ impl ServeConfig {
                 .db
                 .or(file.db)
                 .unwrap_or_else(|| PathBuf::from("mockloop.db")),
-            seed: args.seed.or(file.seed).unwrap_or(0),
+            seed,
             max_body_bytes,
             log_body_bytes: args
                 .log_body_bytes
@@ -261,6 +319,7 @@ impl ServeConfig {
             cache,
             stateful,
             state_seed,
+            hooks,
         })
     }
 }
@@ -407,6 +466,44 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "invalid state_seed 'seed.json': a seed needs stateful mode (--stateful)"
+        );
+    }
+
+    #[test]
+    fn webhook_settings_merge_and_bad_values_are_named() {
+        let config = ServeConfig::resolve(args(&["a.yaml"]), FileConfig::default()).unwrap();
+        assert!(!config.hooks.allow_private);
+        assert!(!config.hooks.callbacks);
+        assert_eq!(config.hooks.max_attempts, 5);
+        let file: FileConfig = toml::from_str(
+            "webhooks_allow_private = true\ncallbacks = true\nwebhook_attempts = 3\n\
+             webhook_backoff = \"20ms\"\nwebhook_timeout = \"2s\"",
+        )
+        .unwrap();
+        let config =
+            ServeConfig::resolve(args(&["a.yaml", "--webhook-attempts", "7"]), file).unwrap();
+        assert!(config.hooks.allow_private && config.hooks.callbacks);
+        assert_eq!(config.hooks.max_attempts, 7);
+        assert_eq!(
+            config.hooks.base_delay,
+            std::time::Duration::from_millis(20)
+        );
+        assert_eq!(config.hooks.timeout, std::time::Duration::from_secs(2));
+        let file: FileConfig = toml::from_str("webhook_backoff = \"soon\"").unwrap();
+        let err = ServeConfig::resolve(args(&["a.yaml"]), file).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid webhook_backoff 'soon'"),
+            "{err}"
+        );
+        let err = ServeConfig::resolve(
+            args(&["a.yaml", "--webhook-attempts", "0"]),
+            FileConfig::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid webhook_attempts '0': must be at least 1"
         );
     }
 

@@ -10,6 +10,7 @@ mod rules;
 mod scenario_file;
 mod serve;
 mod state;
+mod webhook;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Auth(args) => access::auth(args),
         Command::Cache(args) => access::cache(args),
         Command::State(args) => state::run(args),
+        Command::Webhook(args) => webhook::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

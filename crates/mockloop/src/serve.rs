@@ -227,6 +227,23 @@ fn prepare_state(
     Ok((Arc::new(resources), persister))
 }
 
+/// Says at start what the dispatcher will send: webhooks loaded, callbacks on or off.
+fn report_hooks(hooks: &hooks::Hooks, api: &spec::Api) {
+    let webhooks = hooks.webhooks().len();
+    if webhooks > 0 {
+        tracing::info!(webhooks, "webhooks loaded");
+    }
+    let declared: usize = api.operations.iter().map(|op| op.callbacks.len()).sum();
+    if hooks.settings().callbacks {
+        tracing::info!(callbacks = declared, "callbacks on");
+    } else if declared > 0 {
+        tracing::info!(
+            callbacks = declared,
+            "the description declares callbacks; --callbacks fires them"
+        );
+    }
+}
+
 fn usage_error(err: &anyhow::Error) -> ExitCode {
     eprintln!("error: {err:#}");
     ExitCode::from(exit::USAGE)
@@ -298,6 +315,9 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     } else {
         None
     };
+    let hooks = hooks::Hooks::start((*store).clone(), &api, config.hooks.clone())
+        .context("cannot start the webhook dispatcher")?;
+    report_hooks(&hooks, &api);
 
     let api_listener = bind(config.api_addr, "mock API").await?;
     let admin_listener = bind(config.admin_addr, "admin API").await?;
@@ -316,12 +336,14 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
             ..MockConfig::default()
         },
         control.clone(),
-    );
+    )
+    .with_hooks(hooks.clone());
     let metrics = mock_state.metrics().clone();
     let sampler = metrics
         .start_sampler()
         .context("cannot start the metrics sampler")?;
-    let mut admin_state = server::AdminState::new(engine.clone(), store.clone(), metrics, control);
+    let mut admin_state = server::AdminState::new(engine.clone(), store.clone(), metrics, control)
+        .with_hooks(hooks.clone());
     let (state_line, persister) = match state {
         Some((resources, persister)) => {
             mock_state = mock_state.with_state(resources.clone());
@@ -387,6 +409,9 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     let _ = stop.send(true);
     let _ = mock_task.await;
     let _ = admin_task.await;
+    if !hooks.flush(std::time::Duration::from_secs(2)).await {
+        tracing::warn!("webhook delivery records not all written before stopping");
+    }
     drop(sampler);
     if let Some(persister) = persister {
         match tokio::task::spawn_blocking(move || persister.shutdown()).await {

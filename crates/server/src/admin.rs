@@ -1,12 +1,13 @@
 //! The admin API: health, the request log and its analysis, live metrics (JSON and
 //! Prometheus), what the mock serves, the runtime rules (overrides, scenarios, faults;
-//! see `runtime`), auth emulation (`auth`), the response cache (`cache`) and the stateful
-//! store (`state`).
+//! see `runtime`), auth emulation (`auth`), the response cache (`cache`), the stateful
+//! store (`state`), and webhooks and their deliveries (`webhooks`).
 
 mod auth;
 mod cache;
 mod runtime;
 mod state;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -39,6 +40,8 @@ pub struct AdminState {
     /// The stateful store; None when the mock is not stateful.
     resources: Option<Arc<engine::state::Resources>>,
     started: std::time::Instant,
+    /// The webhook and callback dispatcher; None when the server runs without one.
+    hooks: Option<Arc<hooks::Hooks>>,
 }
 
 impl AdminState {
@@ -56,12 +59,20 @@ impl AdminState {
             scenarios: Arc::new(tokio::sync::Mutex::new(())),
             resources: None,
             started: std::time::Instant::now(),
+            hooks: None,
         }
     }
 
     /// Serves the stateful store's endpoints (`/api/state`) on `resources`.
     pub fn with_state(mut self, resources: Arc<engine::state::Resources>) -> AdminState {
         self.resources = Some(resources);
+        self
+    }
+
+    /// Serves `/api/webhooks` and `/api/deliveries` from this dispatcher, and adds its
+    /// figures to the metrics.
+    pub fn with_hooks(mut self, hooks: Arc<hooks::Hooks>) -> AdminState {
+        self.hooks = Some(hooks);
         self
     }
 }
@@ -141,6 +152,17 @@ pub fn router(state: AdminState) -> Router {
                 .put(state::put_item)
                 .delete(state::delete_item),
         )
+        .route("/api/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/api/webhooks/{id}",
+            get(webhooks::get).delete(webhooks::delete),
+        )
+        .route("/api/webhooks/{id}/test", post(webhooks::test))
+        .route(
+            "/api/webhooks/{id}/deliveries",
+            get(webhooks::webhook_deliveries),
+        )
+        .route("/api/deliveries", get(webhooks::deliveries))
         .fallback(not_found)
         .layer(axum::middleware::map_response(problem_rejections))
         .with_state(state)
@@ -289,12 +311,23 @@ async fn analyze(
     Ok(Json(blocking(move || store.analyze(&filter)).await?))
 }
 
-async fn metrics_json(State(state): State<AdminState>) -> Json<crate::MetricsReport> {
-    Json(state.metrics.report())
+async fn metrics_json(State(state): State<AdminState>) -> Response {
+    let report = state.metrics.report();
+    let Some(hooks) = &state.hooks else {
+        return Json(report).into_response();
+    };
+    let mut value = serde_json::to_value(&report).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.insert("webhooks".to_owned(), json!(hooks.figures()));
+    }
+    Json(value).into_response()
 }
 
 async fn metrics_prometheus(State(state): State<AdminState>) -> Response {
-    let body = state.metrics.prometheus();
+    let mut body = state.metrics.prometheus();
+    if let Some(hooks) = &state.hooks {
+        webhook_prometheus(&mut body, hooks.figures());
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -342,4 +375,39 @@ async fn spec(State(state): State<AdminState>) -> Json<Value> {
         "warnings": api.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
         "operations": operations,
     }))
+}
+
+/// The dispatcher's counters in the Prometheus text format.
+fn webhook_prometheus(out: &mut String, figures: hooks::HookFigures) {
+    use std::fmt::Write as _;
+    let counters = [
+        (
+            "queued",
+            "Answered requests queued for webhooks or callbacks.",
+            figures.queued,
+        ),
+        (
+            "dropped",
+            "Answered requests dropped because the queue was full.",
+            figures.dropped,
+        ),
+        ("sent", "Delivery attempts sent.", figures.sent),
+        ("delivered", "Deliveries answered 2xx.", figures.delivered),
+        (
+            "retried",
+            "Delivery attempts followed by another.",
+            figures.retried,
+        ),
+        ("failed", "Deliveries given up.", figures.failed),
+        (
+            "refused",
+            "Delivery attempts refused by the destination guard.",
+            figures.refused,
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(out, "# HELP mockloop_webhook_{name}_total {help}");
+        let _ = writeln!(out, "# TYPE mockloop_webhook_{name}_total counter");
+        let _ = writeln!(out, "mockloop_webhook_{name}_total {value}");
+    }
 }

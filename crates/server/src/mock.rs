@@ -95,6 +95,8 @@ pub struct MockState {
     /// The stateful store; None when the mock is not stateful, and then requests pay one
     /// check for it.
     resources: Option<Arc<Resources>>,
+    /// Webhooks and callbacks; requests check one flag when nothing listens.
+    hooks: Option<Arc<hooks::Hooks>>,
 }
 
 impl MockState {
@@ -128,12 +130,19 @@ impl MockState {
             metrics,
             limit,
             resources: None,
+            hooks: None,
         }
     }
 
     /// Answers requests to the inferred collections from `resources` (stateful mode).
     pub fn with_state(mut self, resources: Arc<Resources>) -> MockState {
         self.resources = Some(resources);
+        self
+    }
+
+    /// Hands answered requests to the webhook and callback dispatcher.
+    pub fn with_hooks(mut self, hooks: Arc<hooks::Hooks>) -> MockState {
+        self.hooks = Some(hooks);
         self
     }
 
@@ -430,6 +439,24 @@ fn finish(
     // A reset is counted as a server-side failure: the client got no answer.
     flight.finish(if aborted { 0 } else { response.status.as_u16() });
 
+    if let Some(hooks) = &state.hooks
+        && hooks.listening()
+        && !aborted
+    {
+        // After the response is built and before the log takes the request's parts: the
+        // dispatcher copies what it needs only when a webhook or callback wants it.
+        hooks.offer(&hooks::ExchangeRef {
+            method: &parts.method,
+            uri: &parts.uri,
+            request_headers: &parts.headers,
+            request_body: &body,
+            status: response.status,
+            response_headers: out.headers(),
+            response_body: &response.body,
+            route: response.route.as_ref(),
+            request_id: &request_id,
+        });
+    }
     let session_id = session_id(state, &parts.headers);
     let (route, operation_id) = route_columns(response.route.as_ref());
     let Some(permit) = permit else {

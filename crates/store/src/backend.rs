@@ -12,6 +12,7 @@ use crate::filter::RequestFilter;
 use crate::model::{Page, StoredRequest};
 use crate::resources::{ResourceRow, ResourceWriter};
 use crate::scenario::{NewScenario, StoredScenario};
+use crate::webhook::{DeliveryAttempt, DeliveryFilter, NewWebhook, StoredDelivery, StoredWebhook};
 
 /// Reads and one-off writes; shared by every caller of a `Store`.
 pub(crate) trait Backend: Send + Sync {
@@ -51,6 +52,20 @@ pub(crate) trait Backend: Send + Sync {
     /// Newest first.
     fn list_bench_runs(&self, limit: u32) -> Result<Vec<BenchRunSummary>, StoreError>;
     fn get_bench_run(&self, id: i64) -> Result<Option<BenchRun>, StoreError>;
+    /// Every webhook, oldest first.
+    fn webhooks(&self) -> Result<Vec<StoredWebhook>, StoreError>;
+    fn webhook(&self, id: i64) -> Result<Option<StoredWebhook>, StoreError>;
+    fn create_webhook(&self, new: &NewWebhook) -> Result<StoredWebhook, StoreError>;
+    fn delete_webhook(&self, id: i64) -> Result<bool, StoreError>;
+    /// Delivery attempts, newest first.
+    fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<StoredDelivery>, StoreError>;
+    /// Opens a connection of its own for recording delivery attempts.
+    fn delivery_writer(&self) -> Result<Box<dyn DeliveryWriter>, StoreError>;
+}
+
+/// The connection that records delivery attempts, owned by one recorder.
+pub(crate) trait DeliveryWriter: Send {
+    fn record(&mut self, attempt: &DeliveryAttempt) -> Result<i64, StoreError>;
 }
 
 /// How a scenario is looked up.

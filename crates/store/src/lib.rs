@@ -31,6 +31,7 @@ mod scenario;
 mod spill;
 mod sqlite;
 mod stats;
+mod webhook;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -49,10 +50,11 @@ pub use record::LogRecord;
 pub use resources::{ResourceChange, ResourceRow, ResourceWriter};
 pub use scenario::{NewScenario, StoredScenario};
 pub use stats::{WriterMetrics, WriterStats};
+pub use webhook::{DeliveryAttempt, DeliveryFilter, NewWebhook, StoredDelivery, StoredWebhook};
 pub use writer::{LogPermit, LogSink, WriterHandle, WriterOptions, WriterReport};
 
 use analysis::Aggregator;
-use backend::{Backend, ScenarioKey};
+use backend::{Backend, DeliveryWriter, ScenarioKey};
 
 /// How a store opens its database.
 #[derive(Debug, Clone)]
@@ -235,6 +237,39 @@ impl Store {
         self.backend.get_bench_run(id)
     }
 
+    /// Every registered webhook, oldest first.
+    pub fn webhooks(&self) -> Result<Vec<StoredWebhook>, StoreError> {
+        self.backend.webhooks()
+    }
+
+    /// One webhook; `None` if there is no such id.
+    pub fn webhook(&self, id: i64) -> Result<Option<StoredWebhook>, StoreError> {
+        self.backend.webhook(id)
+    }
+
+    /// Stores a webhook (checked by the caller) and returns it with its id.
+    pub fn create_webhook(&self, new: &NewWebhook) -> Result<StoredWebhook, StoreError> {
+        self.backend.create_webhook(new)
+    }
+
+    /// Deletes webhook `id`, keeping its delivery history; false if there was none.
+    pub fn delete_webhook(&self, id: i64) -> Result<bool, StoreError> {
+        self.backend.delete_webhook(id)
+    }
+
+    /// Recorded delivery attempts, newest first.
+    pub fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<StoredDelivery>, StoreError> {
+        self.backend.deliveries(filter)
+    }
+
+    /// A connection of its own for recording delivery attempts (blocking; keep it on one
+    /// thread off the request path).
+    pub fn delivery_log(&self) -> Result<DeliveryLog, StoreError> {
+        Ok(DeliveryLog {
+            writer: self.backend.delivery_writer()?,
+        })
+    }
+
     /// The highest applied schema migration.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         self.backend.schema_version()
@@ -249,5 +284,23 @@ impl Store {
     /// The migration version this build brings databases to.
     pub fn latest_schema_version() -> i64 {
         sqlite::MIGRATIONS.last().map_or(0, |m| m.version)
+    }
+}
+
+/// Records delivery attempts through a connection of its own (see [`Store::delivery_log`]).
+pub struct DeliveryLog {
+    writer: Box<dyn DeliveryWriter>,
+}
+
+impl std::fmt::Debug for DeliveryLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryLog").finish_non_exhaustive()
+    }
+}
+
+impl DeliveryLog {
+    /// Inserts one attempt and returns its row id.
+    pub fn record(&mut self, attempt: &DeliveryAttempt) -> Result<i64, StoreError> {
+        self.writer.record(attempt)
     }
 }

@@ -41,6 +41,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "create resources",
         sql: RESOURCES,
     },
+    Migration {
+        version: 5,
+        name: "create webhooks and webhook_deliveries",
+        sql: WEBHOOKS,
+    },
 ];
 
 /// Small columns come first and headers and bodies last: SQLite reads a row's columns in
@@ -119,6 +124,41 @@ CREATE TABLE resources (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (collection, scope, item_id)
 ) WITHOUT ROWID;
+";
+
+/// Registered webhooks and the record of every delivery attempt (webhooks, test deliveries
+/// and OAS callbacks). Webhook ids are never reused. `events` is a JSON array of event
+/// patterns and `headers` a JSON array of `[name, value]` pairs. A delivery row is one
+/// attempt; `delivery_id` groups the attempts of one delivery. Rows keep `webhook_id` after
+/// the webhook is deleted, so that the history stays readable.
+const WEBHOOKS: &str = "
+CREATE TABLE webhooks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    url         TEXT NOT NULL,
+    events      TEXT NOT NULL,
+    secret      TEXT,
+    headers     TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+    id          INTEGER PRIMARY KEY,
+    delivery_id TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    webhook_id  INTEGER,
+    event       TEXT NOT NULL,
+    method      TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    attempt     INTEGER NOT NULL,
+    status      INTEGER,
+    latency_ms  REAL,
+    error       TEXT,
+    outcome     TEXT NOT NULL,
+    request_id  TEXT,
+    at          TEXT NOT NULL
+);
+CREATE INDEX idx_webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id);
+CREATE INDEX idx_webhook_deliveries_kind ON webhook_deliveries (kind, id);
 ";
 
 /// Saved load-test runs (`mockloop bench`). The settings and the full report are JSON

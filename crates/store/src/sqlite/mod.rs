@@ -6,6 +6,7 @@ mod migrate;
 mod read;
 mod resources;
 mod scenario;
+mod webhook;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::StoreOptions;
 use crate::analysis::ScanRow;
-use crate::backend::{Backend, BatchWriter, ScenarioKey};
+use crate::backend::{Backend, BatchWriter, DeliveryWriter, ScenarioKey};
 use crate::bench::{BenchRun, BenchRunSummary};
 use crate::capture::Row;
 use crate::error::{BoxError, StoreError};
@@ -26,6 +27,7 @@ use crate::filter::{RequestFilter, compile_regex};
 use crate::model::{Page, StoredRequest};
 use crate::resources::{ResourceRow, ResourceWriter};
 use crate::scenario::{NewScenario, StoredScenario};
+use crate::webhook::{DeliveryAttempt, DeliveryFilter, NewWebhook, StoredDelivery, StoredWebhook};
 
 pub(crate) use migrate::MIGRATIONS;
 
@@ -322,5 +324,43 @@ impl Backend for SqliteBackend {
 
     fn get_bench_run(&self, id: i64) -> Result<Option<BenchRun>, StoreError> {
         self.shared.with_reader(|conn| bench::get(conn, id))
+    }
+
+    fn webhooks(&self) -> Result<Vec<StoredWebhook>, StoreError> {
+        self.shared.with_reader(|conn| webhook::list(conn))
+    }
+
+    fn webhook(&self, id: i64) -> Result<Option<StoredWebhook>, StoreError> {
+        self.shared.with_reader(|conn| webhook::get(conn, id))
+    }
+
+    fn create_webhook(&self, new: &NewWebhook) -> Result<StoredWebhook, StoreError> {
+        webhook::create(&self.shared.control()?, new)
+    }
+
+    fn delete_webhook(&self, id: i64) -> Result<bool, StoreError> {
+        webhook::delete(&self.shared.control()?, id)
+    }
+
+    fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<StoredDelivery>, StoreError> {
+        self.shared
+            .with_reader(|conn| webhook::deliveries(conn, filter))
+    }
+
+    fn delivery_writer(&self) -> Result<Box<dyn DeliveryWriter>, StoreError> {
+        Ok(Box::new(SqliteDeliveries {
+            conn: self.shared.control()?,
+        }))
+    }
+}
+
+/// The recorder's own connection.
+struct SqliteDeliveries {
+    conn: Connection,
+}
+
+impl DeliveryWriter for SqliteDeliveries {
+    fn record(&mut self, attempt: &DeliveryAttempt) -> Result<i64, StoreError> {
+        webhook::record(&self.conn, attempt)
     }
 }
