@@ -4,6 +4,7 @@ mod bench;
 mod cli;
 mod config;
 mod logs;
+mod mcp_cmd;
 mod remote;
 mod rules;
 mod scenario_file;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         Command::Override(args) => rules::overrides(args),
         Command::Faults(args) => rules::faults(args),
         Command::Bench(args) => bench::run(args),
+        Command::Mcp(args) => mcp_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -207,7 +207,8 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
     let sampler = metrics
         .start_sampler()
         .context("cannot start the metrics sampler")?;
-    let admin_state = server::AdminState::new(engine.clone(), store.clone(), metrics, control);
+    let admin_state = server::AdminState::new(engine.clone(), store.clone(), metrics, control)
+        .with_api_addr(api_addr);
     let mock_task = tokio::spawn(server::serve_mock(
         api_listener,
         mock_state,

@@ -33,6 +33,8 @@ pub struct AdminState {
     /// stored active flag and the rules requests see change in the same order.
     scenarios: Arc<tokio::sync::Mutex<()>>,
     started: std::time::Instant,
+    /// Where the mock API listens, told by `/health` so that tools can pair the two ports.
+    api_addr: Option<std::net::SocketAddr>,
 }
 
 impl AdminState {
@@ -49,7 +51,14 @@ impl AdminState {
             control,
             scenarios: Arc::new(tokio::sync::Mutex::new(())),
             started: std::time::Instant::now(),
+            api_addr: None,
         }
+    }
+
+    /// Names the mock API's address in `/health` (`api.address`, `api.port`).
+    pub fn with_api_addr(mut self, addr: std::net::SocketAddr) -> AdminState {
+        self.api_addr = Some(addr);
+        self
     }
 }
 
@@ -184,12 +193,17 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
 
 async fn health(State(state): State<AdminState>) -> Json<Value> {
     let api = state.engine.api();
-    Json(json!({
+    let mut body = json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": state.started.elapsed().as_secs_f64(),
         "spec": { "title": api.title, "source": api.source, "operations": api.operations.len() },
-    }))
+    });
+    if let (Some(addr), Some(map)) = (state.api_addr, body.as_object_mut()) {
+        let api = json!({ "address": addr.to_string(), "port": addr.port() });
+        map.insert("api".to_owned(), api);
+    }
+    Json(body)
 }
 
 fn filter_from(params: &[(String, String)]) -> Result<RequestFilter, ApiError> {
