@@ -29,11 +29,11 @@ pub async fn probe_ports(shared: &Shared, ports: &[u16]) -> Vec<(String, Value)>
     found
 }
 
-/// Runs futures concurrently on the current task (few and short: one per port).
-async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+/// Runs futures concurrently as tasks (few and short: one per port).
+async fn join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
 where
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
-    F: Send + 'static,
 {
     let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
     let mut out = Vec::with_capacity(handles.len());

@@ -90,13 +90,27 @@ pub async fn generate(shared: &Shared, p: GenerateMockApi) -> Result<Value, Tool
         api.title.replace('\n', " ")
     );
     write(&dir, "mockloop.toml", &(header + &config))?;
-    write(&dir, "Dockerfile", &dockerfile(&spec_file, port, admin_port))?;
-    write(&dir, "docker-compose.yml", &compose(&name, port, admin_port))?;
-    write(&dir, "README.md", &readme(&api, &spec_file, port, admin_port))?;
+    write(
+        &dir,
+        "Dockerfile",
+        &dockerfile(&spec_file, port, admin_port),
+    )?;
+    write(
+        &dir,
+        "docker-compose.yml",
+        &compose(&name, port, admin_port),
+    )?;
+    write(
+        &dir,
+        "README.md",
+        &readme(&api, &spec_file, port, admin_port),
+    )?;
 
     let mut not_applied = Vec::new();
-    for (switch, value) in [("auth_enabled", p.auth_enabled), ("webhooks_enabled", p.webhooks_enabled)]
-    {
+    for (switch, value) in [
+        ("auth_enabled", p.auth_enabled),
+        ("webhooks_enabled", p.webhooks_enabled),
+    ] {
         if value.is_some() {
             not_applied.push(switch);
         }
@@ -111,8 +125,10 @@ pub async fn generate(shared: &Shared, p: GenerateMockApi) -> Result<Value, Tool
     });
     if !not_applied.is_empty() {
         result["not_applied"] = json!(not_applied);
-        result["note"] = json!("these switches are accepted for compatibility but this build \
-                                has no such feature to turn on or off");
+        result["note"] = json!(
+            "these switches are accepted for compatibility but this build \
+                                has no such feature to turn on or off"
+        );
     }
     if p.start {
         let started = start(shared, &dir, &spec_file, p.business_port, p.admin_port).await?;
@@ -161,7 +177,10 @@ fn write_spec(
         };
         let name = format!("openapi.{ext}");
         std::fs::copy(&path, dir.join(&name)).map_err(|e| {
-            ToolError::new(format!("cannot copy '{}' into the project: {e}", path.display()))
+            ToolError::new(format!(
+                "cannot copy '{}' into the project: {e}",
+                path.display()
+            ))
         })?;
         return Ok(name);
     }
@@ -188,8 +207,9 @@ fn dockerfile(spec_file: &str, port: u16, admin_port: u16) -> String {
 
 fn compose(name: &str, port: u16, admin_port: u16) -> String {
     format!(
-        "services:\n  {service}:\n    build: .\n    ports:\n      - \"127.0.0.1:{port}:{port}\"\n      \
-         - \"127.0.0.1:{admin_port}:{admin_port}\"\n    restart: unless-stopped\n",
+        "services:\n  {service}:\n    build: .\n    ports:\n      \
+         - \"127.0.0.1:{port}:{port}\"\n      - \"127.0.0.1:{admin_port}:{admin_port}\"\n    \
+         restart: unless-stopped\n",
         service = name.replace('.', "-")
     )
 }
@@ -233,7 +253,10 @@ async fn start(
     .map_err(|e| ToolError::new(format!("start task failed: {e}")))??;
     let deadline = Instant::now() + START_DEADLINE;
     loop {
-        if admin::health(&admin_url, admin::PROBE_TIMEOUT).await.is_some() {
+        if admin::health(&admin_url, admin::PROBE_TIMEOUT)
+            .await
+            .is_some()
+        {
             break;
         }
         if Instant::now() > deadline {

@@ -91,8 +91,14 @@ impl Settings {
             "invalid --output-root '{}': not a directory",
             output_root.display()
         );
-        anyhow::ensure!(max_fetch_bytes > 0, "invalid --max-fetch-bytes '0': must be at least 1");
-        anyhow::ensure!(!fetch_timeout.is_zero(), "invalid --fetch-timeout: must be positive");
+        anyhow::ensure!(
+            max_fetch_bytes > 0,
+            "invalid --max-fetch-bytes '0': must be at least 1"
+        );
+        anyhow::ensure!(
+            !fetch_timeout.is_zero(),
+            "invalid --fetch-timeout: must be positive"
+        );
         Ok(Settings {
             allow_dirs,
             output_root,
@@ -327,9 +333,13 @@ impl MockloopMcp {
         &self,
         Parameters(args): Parameters<prompts::AnalyzeArgs>,
     ) -> Result<GetPromptResult, McpError> {
-        let text = prompts::analyze(&self.shared, args).await.map_err(prompt_failure)?;
-        Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
-            .with_description("Analyse an API description for testing"))
+        let text = prompts::analyze(&self.shared, args)
+            .await
+            .map_err(prompt_failure)?;
+        Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+                .with_description("Analyse an API description for testing"),
+        )
     }
 
     #[prompt(
@@ -343,8 +353,10 @@ impl MockloopMcp {
         Parameters(args): Parameters<prompts::ScenarioArgs>,
     ) -> Result<GetPromptResult, McpError> {
         let text = prompts::scenario(args);
-        Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
-            .with_description("Write a mockloop scenario configuration"))
+        Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+                .with_description("Write a mockloop scenario configuration"),
+        )
     }
 }
 
@@ -374,7 +386,9 @@ impl ServerHandler for MockloopMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        Ok(ListResourcesResult::with_all_items(resources::list(&self.shared)))
+        Ok(ListResourcesResult::with_all_items(resources::list(
+            &self.shared,
+        )))
     }
 
     async fn list_resource_templates(
@@ -382,7 +396,9 @@ impl ServerHandler for MockloopMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        Ok(ListResourceTemplatesResult::with_all_items(resources::templates()))
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
     }
 
     async fn read_resource(

@@ -65,7 +65,9 @@ pub fn plan(p: &RunLoadTest, url: &str) -> Result<Plan, ToolError> {
         duration = Some(Duration::from_secs_f64(DEFAULT_DURATION_S));
     }
     if duration.is_some_and(|d| d.is_zero()) {
-        return Err(ToolError::new("invalid duration 0: give a positive number of seconds"));
+        return Err(ToolError::new(
+            "invalid duration 0: give a positive number of seconds",
+        ));
     }
     // A run given only a request count still ends within the longest duration.
     let duration = duration.or(Some(Duration::from_secs_f64(MAX_DURATION_S)));
@@ -73,7 +75,9 @@ pub fn plan(p: &RunLoadTest, url: &str) -> Result<Plan, ToolError> {
     let target = match &p.endpoints {
         None => Target::single(url, "GET", &[], Vec::new()).map_err(bad)?,
         Some(list) if list.is_empty() => {
-            return Err(ToolError::new("endpoints is empty: omit it to load server_url itself"));
+            return Err(ToolError::new(
+                "endpoints is empty: omit it to load server_url itself",
+            ));
         }
         Some(list) => {
             let base = BaseUrl::parse(url).map_err(bad)?;
@@ -113,16 +117,35 @@ pub fn plan(p: &RunLoadTest, url: &str) -> Result<Plan, ToolError> {
 fn db_path(shared: &Shared, raw: &str) -> Result<PathBuf, ToolError> {
     let path = Path::new(raw);
     let (dir, file) = match (path.parent(), path.file_name()) {
-        (Some(dir), Some(file)) => (if dir.as_os_str().is_empty() { Path::new(".") } else { dir }, file),
-        _ => return Err(ToolError::new(format!("invalid db_path '{raw}': not a file path"))),
+        (Some(dir), Some(file)) => (
+            if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            },
+            file,
+        ),
+        _ => {
+            return Err(ToolError::new(format!(
+                "invalid db_path '{raw}': not a file path"
+            )));
+        }
     };
-    let dir = safety::allowed_file(&dir.to_string_lossy(), &shared.settings.allow_dirs, "db_path directory")?;
+    let dir = safety::allowed_file(
+        &dir.to_string_lossy(),
+        &shared.settings.allow_dirs,
+        "db_path directory",
+    )?;
     Ok(dir.join(file))
 }
 
 fn save(db: &Path, report: &Report) -> Result<i64, ToolError> {
-    let store = Store::open(db, StoreOptions::default())
-        .map_err(|e| ToolError::new(format!("cannot open '{}' to save the run: {e}", db.display())))?;
+    let store = Store::open(db, StoreOptions::default()).map_err(|e| {
+        ToolError::new(format!(
+            "cannot open '{}' to save the run: {e}",
+            db.display()
+        ))
+    })?;
     let run = BenchRun {
         summary: BenchRunSummary {
             id: 0,
@@ -145,9 +168,17 @@ fn save(db: &Path, report: &Report) -> Result<i64, ToolError> {
 }
 
 pub async fn run(shared: &Shared, p: RunLoadTest) -> Result<Value, ToolError> {
-    let url = safety::server_url(&p.server_url, shared.settings.allow_remote_servers, "server_url")?;
+    let url = safety::server_url(
+        &p.server_url,
+        shared.settings.allow_remote_servers,
+        "server_url",
+    )?;
     let plan = plan(&p, &url)?;
-    let db = p.db_path.as_deref().map(|raw| db_path(shared, raw)).transpose()?;
+    let db = p
+        .db_path
+        .as_deref()
+        .map(|raw| db_path(shared, raw))
+        .transpose()?;
     let mut report = load::run(&plan, Arc::new(Progress::default()))
         .await
         .map_err(|e| ToolError::new(format!("the load test could not run: {e}")))?;
@@ -192,7 +223,11 @@ fn saved_report(store: &Store, id: i64) -> Result<Report, ToolError> {
 
 fn report_arg(value: &Value, name: &str) -> Result<Report, ToolError> {
     // Accept run_load_test's whole result as well as the report inside it.
-    let inner = if value.get("report").is_some() { &value["report"] } else { value };
+    let inner = if value.get("report").is_some() {
+        &value["report"]
+    } else {
+        value
+    };
     serde_json::from_value(inner.clone())
         .map_err(|e| ToolError::new(format!("invalid {name}: not a load test report ({e})")))
 }
@@ -221,15 +256,17 @@ pub async fn compare(shared: &Shared, p: CompareTestRuns) -> Result<Value, ToolE
                     create_if_missing: false,
                     ..StoreOptions::default()
                 };
-                let store = Store::open(&db, options).map_err(|e| {
-                    ToolError::new(format!("cannot open '{}': {e}", db.display()))
-                })?;
+                let store = Store::open(&db, options)
+                    .map_err(|e| ToolError::new(format!("cannot open '{}': {e}", db.display())))?;
                 Ok::<_, ToolError>((saved_report(&store, a)?, saved_report(&store, b)?))
             })
             .await
             .map_err(|e| ToolError::new(format!("read task failed: {e}")))??
         }
-        (None, Some(a), Some(b)) => (report_arg(a, "baseline_report")?, report_arg(b, "candidate_report")?),
+        (None, Some(a), Some(b)) => (
+            report_arg(a, "baseline_report")?,
+            report_arg(b, "candidate_report")?,
+        ),
         _ => {
             return Err(ToolError::new(
                 "give test_run_ids (with db_path), or baseline_report and candidate_report",
@@ -262,8 +299,14 @@ mod tests {
 
     #[test]
     fn endpoints_are_method_and_path() {
-        assert_eq!(endpoint("/books").unwrap(), ("GET".to_owned(), "/books".to_owned()));
-        assert_eq!(endpoint("post /orders").unwrap(), ("POST".to_owned(), "/orders".to_owned()));
+        assert_eq!(
+            endpoint("/books").unwrap(),
+            ("GET".to_owned(), "/books".to_owned())
+        );
+        assert_eq!(
+            endpoint("post /orders").unwrap(),
+            ("POST".to_owned(), "/orders".to_owned())
+        );
         assert!(endpoint("books").is_err());
     }
 

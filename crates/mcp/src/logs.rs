@@ -35,7 +35,10 @@ fn regex_escape(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
             let special = "\\.+*?()|[]{}^$#&-~".contains(c);
-            special.then_some('\\').into_iter().chain(std::iter::once(c))
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
         })
         .collect()
 }
@@ -168,6 +171,9 @@ mod tests {
         p.path_pattern = Some("^/books/[0-9]+$".to_owned());
         assert_eq!(filter_pairs(&p)[0].0, "path_regex");
         p.path_pattern = Some("/books/*".to_owned());
-        assert_eq!(filter_pairs(&p)[0], ("path_regex", "^/books/[^/]*$".to_owned()));
+        assert_eq!(
+            filter_pairs(&p)[0],
+            ("path_regex", "^/books/[^/]*$".to_owned())
+        );
     }
 }

@@ -32,7 +32,8 @@ impl Pack {
         let endpoints: Vec<Value> = endpoints
             .iter()
             .map(|e| {
-                let mut item = json!({ "path": e.path, "response_config": (self.response_config)() });
+                let mut item =
+                    json!({ "path": e.path, "response_config": (self.response_config)() });
                 if let Some(method) = &e.method {
                     item["method"] = json!(method);
                 }
@@ -109,7 +110,7 @@ pub static PACKS: &[Pack] = &[
         name: "not-found",
         scenario_type: "error_simulation",
         description: "Every endpoint answers 404 Not Found",
-        response_config: || json!({ "status_code": 404, "response_data": { "error": "not_found" } }),
+        response_config: || json!({ "status_code": 404, "response_data": { "error": "missing" } }),
         test_parameters: None,
     },
     Pack {
@@ -175,9 +176,9 @@ pub static PACKS: &[Pack] = &[
             json!({ "delay": { "kind": "lognormal", "p50_ms": 300, "p99_ms": 3000,
                                "max_ms": 10000 } })
         },
-        test_parameters: Some(|| {
-            json!({ "concurrent_users": 50, "duration": 60, "ramp_up_time": 10 })
-        }),
+        test_parameters: Some(
+            || json!({ "concurrent_users": 50, "duration": 60, "ramp_up_time": 10 }),
+        ),
     },
     Pack {
         category: "load",
@@ -188,9 +189,9 @@ pub static PACKS: &[Pack] = &[
             json!({ "delay": { "kind": "uniform", "min_ms": 500, "max_ms": 2000 },
                     "fault": { "kind": "error", "status": 503, "rate": 0.05 } })
         },
-        test_parameters: Some(|| {
-            json!({ "concurrent_users": 100, "duration": 120, "ramp_up_time": 30 })
-        }),
+        test_parameters: Some(
+            || json!({ "concurrent_users": 100, "duration": 120, "ramp_up_time": 30 }),
+        ),
     },
     Pack {
         category: "load",
@@ -287,7 +288,11 @@ mod tests {
     #[test]
     fn pack_keys_are_unique() {
         for (i, pack) in PACKS.iter().enumerate() {
-            assert!(PACKS[..i].iter().all(|p| p.key() != pack.key()), "{}", pack.key());
+            assert!(
+                PACKS[..i].iter().all(|p| p.key() != pack.key()),
+                "{}",
+                pack.key()
+            );
             assert_eq!(find(&pack.key()).map(Pack::key), Some(pack.key()));
         }
     }

@@ -43,8 +43,14 @@ fn operations_from_api(api: &spec::Api) -> Vec<String> {
                 "- {} {}{}{} (responses: {})",
                 op.method.as_str(),
                 op.path,
-                op.operation_id.as_deref().map(|id| format!(" [{id}]")).unwrap_or_default(),
-                op.summary.as_deref().map(|s| format!(": {s}")).unwrap_or_default(),
+                op.operation_id
+                    .as_deref()
+                    .map(|id| format!(" [{id}]"))
+                    .unwrap_or_default(),
+                op.summary
+                    .as_deref()
+                    .map(|s| format!(": {s}"))
+                    .unwrap_or_default(),
                 statuses.join(", ")
             )
         })
@@ -67,8 +73,14 @@ fn operations_from_served(spec: &Value) -> Vec<String> {
                 "- {} {}{}{} (responses: {})",
                 op["method"].as_str().unwrap_or("?"),
                 op["path"].as_str().unwrap_or("?"),
-                op["operation_id"].as_str().map(|id| format!(" [{id}]")).unwrap_or_default(),
-                op["summary"].as_str().map(|s| format!(": {s}")).unwrap_or_default(),
+                op["operation_id"]
+                    .as_str()
+                    .map(|id| format!(" [{id}]"))
+                    .unwrap_or_default(),
+                op["summary"]
+                    .as_str()
+                    .map(|s| format!(": {s}"))
+                    .unwrap_or_default(),
                 statuses.join(", ")
             )
         })
@@ -82,12 +94,13 @@ async fn describe(shared: &Shared, name: &str) -> Result<(String, Vec<String>), 
         let title = spec["title"].as_str().unwrap_or_default().to_owned();
         return Ok((title, operations_from_served(&spec)));
     }
-    if specs::is_url(name) && crate::safety::server_url(name, false, "openapi_spec").is_ok() {
-        if let Ok(mock) = target::resolve(shared, name, "openapi_spec").await {
-            let spec = admin::expect_ok("GET", format!("{}/api/spec", mock.admin), None).await?;
-            let title = spec["title"].as_str().unwrap_or_default().to_owned();
-            return Ok((title, operations_from_served(&spec)));
-        }
+    // A running mock's URL; anything else that fails to resolve is loaded as a spec.
+    if specs::is_url(name)
+        && let Ok(mock) = target::resolve(shared, name, "openapi_spec").await
+    {
+        let spec = admin::expect_ok("GET", format!("{}/api/spec", mock.admin), None).await?;
+        let title = spec["title"].as_str().unwrap_or_default().to_owned();
+        return Ok((title, operations_from_served(&spec)));
     }
     let api = specs::load(shared, name).await?;
     Ok((api.title.clone(), operations_from_api(&api)))
@@ -156,7 +169,8 @@ pub fn scenario(args: ScenarioArgs) -> String {
          \"/books/{{id}}\",\n      \"method\": \"GET\",\n      \"response_config\": {{\n        \
          \"status_code\": 503,\n        \"response_time_ms\": 200,\n        \"response_data\": \
          {{\"error\": \"maintenance\"}},\n        \"headers\": {{\"Retry-After\": \"30\"}}\n      \
-         }}\n    }}\n  ],\n  \"test_parameters\": {{\"concurrent_users\": 10, \"duration\": 60}}\n}}\n\n\
+         }}\n    }}\n  ],\n  \"test_parameters\": {{\"concurrent_users\": 10, \"duration\": \
+         60}}\n}}\n\n\
          Rules:\n\
          - path: a route template exactly as the spec declares it (/books/{{id}}), a concrete \
          path (/books/7), a glob (/books/* within a segment, /** across segments) or a regular \

@@ -83,13 +83,15 @@ impl Registry {
         let mut inner = self.lock();
         // Forget started mocks whose process has ended.
         let mut ended = Vec::new();
-        inner.children.retain_mut(|(id, child)| match child.try_wait() {
-            Ok(Some(_)) | Err(_) => {
-                ended.push(id.clone());
-                false
-            }
-            Ok(None) => true,
-        });
+        inner
+            .children
+            .retain_mut(|(id, child)| match child.try_wait() {
+                Ok(Some(_)) | Err(_) => {
+                    ended.push(id.clone());
+                    false
+                }
+                Ok(None) => true,
+            });
         inner.servers.retain(|s| !ended.contains(&s.id));
         inner.servers.clone()
     }

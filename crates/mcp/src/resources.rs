@@ -19,7 +19,10 @@ pub fn list(shared: &Shared) -> Vec<Resource> {
     for pack in PACKS {
         out.push(
             Resource::new(format!("{PACKS_INDEX}/{}", pack.key()), pack.key())
-                .with_description(format!("{} (any endpoint, as the glob /**)", pack.description))
+                .with_description(format!(
+                    "{} (any endpoint, as the glob /**)",
+                    pack.description
+                ))
                 .with_mime_type("application/json"),
         );
     }

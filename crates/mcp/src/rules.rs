@@ -113,7 +113,9 @@ pub async fn manage(shared: &Shared, p: ManageMockData) -> Result<Value, ToolErr
                 faults.insert("fault".to_owned(), fault.clone());
             }
             if faults.is_empty() {
-                return Err(ToolError::new("operation 'set_faults' needs delay or fault"));
+                return Err(ToolError::new(
+                    "operation 'set_faults' needs delay or fault",
+                ));
             }
             let url = format!("{base}/api/faults");
             json!({ "faults": admin::expect_ok("PUT", url, Some(Value::Object(faults))).await? })
@@ -131,14 +133,27 @@ pub async fn manage(shared: &Shared, p: ManageMockData) -> Result<Value, ToolErr
 
 /// Stores a scenario; with `replace`, one of the same name is replaced instead of refused.
 async fn store_scenario(base: &str, config: Value, replace: bool) -> Result<Value, ToolError> {
-    let name = config["scenario_name"].as_str().unwrap_or_default().to_owned();
-    match admin::call("POST", format!("{base}/api/scenarios"), Some(config.clone()), None).await? {
+    let name = config["scenario_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    match admin::call(
+        "POST",
+        format!("{base}/api/scenarios"),
+        Some(config.clone()),
+        None,
+    )
+    .await?
+    {
         Reply::Ok(stored) => Ok(stored),
         Reply::Refused { status: 409, .. } if replace => {
             let url = format!("{base}/api/scenarios/{}", segment(&name));
             admin::expect_ok("PUT", url, Some(config)).await
         }
-        Reply::Refused { status: 409, detail } => Err(ToolError::new(format!(
+        Reply::Refused {
+            status: 409,
+            detail,
+        } => Err(ToolError::new(format!(
             "a scenario named '{name}' is already stored ({detail}); pass force_deploy=true \
              to replace it, or choose another scenario_name"
         ))),
@@ -194,8 +209,12 @@ async fn switch_to(base: &str, name: &str, verify: bool) -> Result<Value, ToolEr
 
 pub async fn switch(shared: &Shared, p: SwitchScenario) -> Result<Value, ToolError> {
     let mock = target::resolve(shared, &p.server_url, "server_url").await?;
-    let mut result = switch_to(&mock.admin, &p.scenario_name, p.verify_switch.unwrap_or(true))
-        .await?;
+    let mut result = switch_to(
+        &mock.admin,
+        &p.scenario_name,
+        p.verify_switch.unwrap_or(true),
+    )
+    .await?;
     result["server"] = server_json(&mock);
     Ok(result)
 }
@@ -224,7 +243,8 @@ pub fn endpoint_problems(scenario: &Scenario, spec: &Value) -> Vec<String> {
         }
         if let Some(method) = endpoint.method.as_deref().filter(|m| *m != "*") {
             let declared = same_path.iter().any(|(m, _)| {
-                m.eq_ignore_ascii_case(method) || (method.eq_ignore_ascii_case("HEAD") && m == "GET")
+                m.eq_ignore_ascii_case(method)
+                    || (method.eq_ignore_ascii_case("HEAD") && m == "GET")
             });
             if !declared {
                 problems.push(format!(
@@ -301,7 +321,11 @@ pub async fn deploy(shared: &Shared, p: DeployScenario) -> Result<Value, ToolErr
             let spec = admin::expect_ok("GET", format!("{base}/api/spec"), None).await?;
             pack.scenario(&packs::endpoints_of(&spec))
         }
-        _ => return Err(ToolError::new("give exactly one of scenario_config and pack")),
+        _ => {
+            return Err(ToolError::new(
+                "give exactly one of scenario_config and pack",
+            ));
+        }
     };
     let scenario = Scenario::from_json(config.clone())
         .map_err(|e| ToolError::new(format!("invalid scenario_config: {e}")))?;

@@ -32,7 +32,10 @@ pub fn allowed_file(path: &str, roots: &[PathBuf], what: &str) -> Result<PathBuf
 /// not starting with a dot, so that the project can only land directly under the root.
 pub fn project_name(name: &str) -> Result<&str, ToolError> {
     let plain = Path::new(name).components().count() == 1
-        && matches!(Path::new(name).components().next(), Some(Component::Normal(_)));
+        && matches!(
+            Path::new(name).components().next(),
+            Some(Component::Normal(_))
+        );
     let chars_ok = !name.is_empty()
         && name.len() <= 100
         && name
@@ -116,9 +119,16 @@ fn is_secret_name(name: &str) -> bool {
         "api_key",
     ];
     exact.contains(&lower.as_str())
-        || ["token", "secret", "password", "passwd", "credential", "session"]
-            .iter()
-            .any(|part| lower.contains(part))
+        || [
+            "token",
+            "secret",
+            "password",
+            "passwd",
+            "credential",
+            "session",
+        ]
+        .iter()
+        .any(|part| lower.contains(part))
 }
 
 pub const REDACTED: &str = "[redacted]";
@@ -187,8 +197,15 @@ mod tests {
         let roots = vec![allowed.path().canonicalize().unwrap()];
         assert!(allowed_file(inside.to_str().unwrap(), &roots, "spec").is_ok());
         let err = allowed_file(outside.to_str().unwrap(), &roots, "spec").unwrap_err();
-        assert!(err.0.contains("outside the allowed directories"), "{}", err.0);
-        let sneaky = allowed.path().join("../").join(other.path().file_name().unwrap());
+        assert!(
+            err.0.contains("outside the allowed directories"),
+            "{}",
+            err.0
+        );
+        let sneaky = allowed
+            .path()
+            .join("../")
+            .join(other.path().file_name().unwrap());
         let sneaky = sneaky.join("api.yaml");
         assert!(allowed_file(sneaky.to_str().unwrap(), &roots, "spec").is_err());
     }
@@ -226,7 +243,10 @@ mod tests {
             "items": [{ "password": "hunter2" }]
         });
         redact_value(&mut value);
-        assert_eq!(value["query"], "page=2&api_key=[redacted]&access_token=[redacted]");
+        assert_eq!(
+            value["query"],
+            "page=2&api_key=[redacted]&access_token=[redacted]"
+        );
         assert_eq!(value["headers"]["Authorization"], REDACTED);
         assert_eq!(value["headers"]["Accept"], "*/*");
         assert_eq!(value["session_id"], "s-1");

@@ -46,15 +46,20 @@ pub async fn resolve(shared: &Shared, raw: &str, param: &str) -> Result<Mock, To
     if let Some(health) = admin::health(&url, PROBE_TIMEOUT).await {
         return Ok(from_known(remember(shared, &url, &health)));
     }
-    let port = url::Url::parse(&url).ok().and_then(|u| u.port_or_known_default());
-    if let Some(next) = port.and_then(|p| p.checked_add(1)).and_then(|p| with_port(&url, p)) {
-        if let Some(health) = admin::health(&next, PROBE_TIMEOUT).await {
-            let mut known = remember(shared, &next, &health);
-            if known.api_url.is_none() {
-                known.api_url = Some(url.clone());
-            }
-            return Ok(from_known(known));
+    let port = url::Url::parse(&url)
+        .ok()
+        .and_then(|u| u.port_or_known_default());
+    let next = port
+        .and_then(|p| p.checked_add(1))
+        .and_then(|p| with_port(&url, p));
+    if let Some(next) = next
+        && let Some(health) = admin::health(&next, PROBE_TIMEOUT).await
+    {
+        let mut known = remember(shared, &next, &health);
+        if known.api_url.is_none() {
+            known.api_url = Some(url.clone());
         }
+        return Ok(from_known(known));
     }
     Err(ToolError::new(format!(
         "no mockloop admin API answers at '{url}' or on the port after it: pass the admin URL \
@@ -91,6 +96,9 @@ mod tests {
             api_url_from_health("http://127.0.0.1:8001", &health).as_deref(),
             Some("http://127.0.0.1:8000")
         );
-        assert_eq!(api_url_from_health("http://127.0.0.1:8001", &json!({})), None);
+        assert_eq!(
+            api_url_from_health("http://127.0.0.1:8001", &json!({})),
+            None
+        );
     }
 }

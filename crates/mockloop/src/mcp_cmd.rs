@@ -64,7 +64,9 @@ fn loopback_addr(text: &str) -> Result<SocketAddr> {
     let addr: SocketAddr = text
         .replace("localhost", "127.0.0.1")
         .parse()
-        .with_context(|| format!("invalid --http '{text}': expected IP:PORT, e.g. 127.0.0.1:8765"))?;
+        .with_context(|| {
+            format!("invalid --http '{text}': expected IP:PORT, e.g. 127.0.0.1:8765")
+        })?;
     if !addr.ip().is_loopback() {
         bail!(
             "invalid --http '{text}': the MCP endpoint has no authentication, so it only listens \
@@ -82,7 +84,10 @@ async fn serve_http(addr: SocketAddr, settings: mcp::Settings) -> Result<()> {
     {
         use std::io::Write as _;
         let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "mockloop: MCP over streamable HTTP\n  mcp:   http://{local}/mcp");
+        let _ = writeln!(
+            stdout,
+            "mockloop: MCP over streamable HTTP\n  mcp:   http://{local}/mcp"
+        );
         let _ = stdout.flush();
     }
     mcp::serve_http(listener, settings, shutdown_signal()).await

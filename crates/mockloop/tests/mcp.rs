@@ -25,15 +25,17 @@ type Client = RunningService<RoleClient, ()>;
 async fn connect(dir: &Path, args: &[&str]) -> Client {
     let dir = dir.to_path_buf();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let transport = TokioChildProcess::builder(tokio::process::Command::new(bin()).configure(
-        move |cmd| {
-            cmd.arg("mcp").args(&args).current_dir(&dir).env_remove("MOCKLOOP_LOG");
-        },
-    ))
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("start mockloop mcp")
-    .0;
+    let transport =
+        TokioChildProcess::builder(tokio::process::Command::new(bin()).configure(move |cmd| {
+            cmd.arg("mcp")
+                .args(&args)
+                .current_dir(&dir)
+                .env_remove("MOCKLOOP_LOG");
+        }))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mockloop mcp")
+        .0;
     ().serve(transport).await.expect("MCP session")
 }
 
@@ -50,14 +52,23 @@ async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
 /// The JSON of a successful tool call.
 async fn ok(client: &Client, tool: &str, args: Value) -> Value {
     let result = call(client, tool, args).await;
-    assert_ne!(result.is_error, Some(true), "{tool} failed: {:?}", result.content);
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "{tool} failed: {:?}",
+        result.content
+    );
     result.structured_content.expect("structured result")
 }
 
 /// The message of a tool call that must fail as a tool error.
 async fn tool_error(client: &Client, tool: &str, args: Value) -> String {
     let result = call(client, tool, args).await;
-    assert_eq!(result.is_error, Some(true), "{tool} should fail: {result:?}");
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "{tool} should fail: {result:?}"
+    );
     let text = serde_json::to_value(&result.content).unwrap();
     text[0]["text"].as_str().unwrap_or_default().to_owned()
 }
@@ -133,7 +144,10 @@ async fn an_assistant_lists_everything_and_every_tool_works_against_a_running_mo
     for tool in &tools {
         let description = tool.description.as_deref().unwrap_or_default();
         assert!(description.len() > 80, "{}: {description}", tool.name);
-        let props = tool.input_schema.get("properties").and_then(Value::as_object);
+        let props = tool
+            .input_schema
+            .get("properties")
+            .and_then(Value::as_object);
         for (name, schema) in props.into_iter().flatten() {
             let described = schema.get("description").is_some() || schema.get("$ref").is_some();
             assert!(described, "{}.{name} has no description", tool.name);
@@ -175,7 +189,11 @@ async fn an_assistant_lists_everything_and_every_tool_works_against_a_running_mo
         .get_prompt(GetPromptRequestParams::new("generate_scenario_config").with_arguments(args))
         .await
         .unwrap();
-    assert!(serde_json::to_string(&prompt.messages).unwrap().contains("response_config"));
+    assert!(
+        serde_json::to_string(&prompt.messages)
+            .unwrap()
+            .contains("response_config")
+    );
 
     // query_mock_logs sees what the mock served, with the analysis.
     assert_eq!(get(&mock.api, "/books/1").0, 200);
@@ -190,7 +208,12 @@ async fn an_assistant_lists_everything_and_every_tool_works_against_a_running_mo
     assert_eq!(logs["items"][0]["path"], "/books/1");
     assert_eq!(logs["analysis"]["total"], 1, "{}", logs["analysis"]);
     // The mock's API URL works too: its admin API is found from it.
-    let by_api = ok(&client, "query_mock_logs", json!({ "server_url": mock.api })).await;
+    let by_api = ok(
+        &client,
+        "query_mock_logs",
+        json!({ "server_url": mock.api }),
+    )
+    .await;
     assert_eq!(by_api["server"]["admin_url"], mock.admin.as_str());
 
     // validate_scenario_config names the field at fault and checks endpoints.
@@ -215,7 +238,12 @@ async fn an_assistant_lists_everything_and_every_tool_works_against_a_running_mo
     )
     .await;
     assert_eq!(bad["valid"], false);
-    assert!(bad["errors"][0].as_str().unwrap().contains("endpoints[0].response_config"));
+    assert!(
+        bad["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("endpoints[0].response_config")
+    );
     let unknown = ok(
         &client,
         "validate_scenario_config",
@@ -290,8 +318,13 @@ async fn an_assistant_lists_everything_and_every_tool_works_against_a_running_mo
                 "response_data": { "overridden": true }, "headers": { "X-Test": "1" } }),
     )
     .await;
-    let id = added["result"]["override"]["id"].as_u64().expect("override id");
-    assert_eq!(get(&mock.api, "/books/1"), (202, json!({ "overridden": true })));
+    let id = added["result"]["override"]["id"]
+        .as_u64()
+        .expect("override id");
+    assert_eq!(
+        get(&mock.api, "/books/1"),
+        (202, json!({ "overridden": true }))
+    );
     ok(
         &client,
         "manage_mock_data",
@@ -306,7 +339,10 @@ async fn an_assistant_lists_everything_and_every_tool_works_against_a_running_mo
                 "fault": { "kind": "error", "status": 500 } }),
     )
     .await;
-    assert_eq!(faults["result"]["faults"]["fault"]["kind"], "error", "{faults}");
+    assert_eq!(
+        faults["result"]["faults"]["fault"]["kind"], "error",
+        "{faults}"
+    );
     assert_eq!(get(&mock.api, "/books/1").0, 500);
     ok(
         &client,
@@ -334,7 +370,13 @@ async fn an_assistant_lists_everything_and_every_tool_works_against_a_running_mo
     .await;
     assert_eq!(first["report"]["requests"], 40, "{first}");
     assert_eq!(first["report"]["responses"], 40);
-    let total = logged_total(&client, &mock.admin, json!({"path_pattern": "^/books$"}), 40).await;
+    let total = logged_total(
+        &client,
+        &mock.admin,
+        json!({"path_pattern": "^/books$"}),
+        40,
+    )
+    .await;
     assert_eq!(total, 40);
     let second = ok(
         &client,
@@ -343,7 +385,10 @@ async fn an_assistant_lists_everything_and_every_tool_works_against_a_running_mo
                 "target_users": 2, "db_path": "runs.db", "label": "after" }),
     )
     .await;
-    let ids = [first["saved"]["run_id"].clone(), second["saved"]["run_id"].clone()];
+    let ids = [
+        first["saved"]["run_id"].clone(),
+        second["saved"]["run_id"].clone(),
+    ];
     let compared = ok(
         &client,
         "compare_test_runs",
@@ -352,7 +397,12 @@ async fn an_assistant_lists_everything_and_every_tool_works_against_a_running_mo
     .await;
     assert_eq!(compared["baseline"]["label"], "before");
     assert!(compared["regressed"].is_boolean());
-    assert!(!compared["comparison"]["changes"].as_array().unwrap().is_empty());
+    assert!(
+        !compared["comparison"]["changes"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let from_reports = ok(
         &client,
         "compare_test_runs",
@@ -368,7 +418,10 @@ async fn an_assistant_lists_everything_and_every_tool_works_against_a_running_mo
         json!({ "server_url": mock.admin, "window": "since_start" }),
     )
     .await;
-    assert!(metrics["overall"]["requests"].as_u64().unwrap() >= 60, "{metrics}");
+    assert!(
+        metrics["overall"]["requests"].as_u64().unwrap() >= 60,
+        "{metrics}"
+    );
 
     // discover_mock_servers pairs the admin and API ports; resources follow the ids.
     let admin_port: u16 = mock.admin.rsplit(':').next().unwrap().parse().unwrap();
@@ -424,7 +477,10 @@ async fn an_assistant_lists_everything_and_every_tool_works_against_a_running_mo
         json!({ "spec_url_or_path": example_spec() }),
     )
     .await;
-    assert!(outside.contains("outside the allowed directories"), "{outside}");
+    assert!(
+        outside.contains("outside the allowed directories"),
+        "{outside}"
+    );
     let escape = tool_error(
         &client,
         "generate_mock_api",
@@ -506,13 +562,22 @@ async fn streamable_http_serves_the_same_tools() {
     let url = BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
-        .find_map(|line| line.trim().strip_prefix("mcp:").map(|u| u.trim().to_owned()))
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("mcp:")
+                .map(|u| u.trim().to_owned())
+        })
         .expect("the MCP address is printed");
     let transport = StreamableHttpClientTransport::from_uri(url);
     let client = ().serve(transport).await.expect("MCP session over HTTP");
     let tools = client.list_all_tools().await.unwrap();
     assert_eq!(tools.len(), TOOLS.len());
-    let logs = ok(&client, "query_mock_logs", json!({ "server_url": mock.admin })).await;
+    let logs = ok(
+        &client,
+        "query_mock_logs",
+        json!({ "server_url": mock.admin }),
+    )
+    .await;
     assert_eq!(logs["total"], 0);
     client.cancel().await.unwrap();
     let _ = child.kill();
