@@ -595,3 +595,76 @@ fn http_refuses_a_non_loopback_address() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("loopback"), "{stderr}");
 }
+
+/// Serves `body` as `/api.yaml` to every connection on a loopback port, until dropped.
+fn serve_file(body: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api.yaml", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/yaml\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spec_urls_are_fetched_within_limits_and_secrets_stay_out_of_results() {
+    let spec = std::fs::read(example_spec()).unwrap();
+    let size = spec.len();
+    let url = serve_file(spec);
+    let work = tempfile::tempdir().unwrap();
+
+    let limited = connect(work.path(), &["--max-fetch-bytes", "2000"]).await;
+    let too_big = tool_error(
+        &limited,
+        "generate_mock_api",
+        json!({ "spec_url_or_path": url, "output_dir_name": "big" }),
+    )
+    .await;
+    assert!(
+        too_big.contains("larger than the limit of 2000 bytes"),
+        "{too_big}"
+    );
+    limited.cancel().await.unwrap();
+
+    let client = connect(work.path(), &[]).await;
+    let generated = ok(
+        &client,
+        "generate_mock_api",
+        json!({ "spec_url_or_path": url, "output_dir_name": "fetched", "start": true }),
+    )
+    .await;
+    assert!(size > 2000);
+    // The bundled copy is what the started mock serves.
+    let started = generated["mock_url"].as_str().unwrap();
+    assert_eq!(get(started, "/books/1").0, 200);
+    assert_eq!(generated["files"][1], "openapi.json", "{generated}");
+    let project = work.path().join("fetched");
+    let config = std::fs::read_to_string(project.join("mockloop.toml")).unwrap();
+    assert!(config.contains("spec = \"openapi.json\""), "{config}");
+
+    // Credentials a client sent are not echoed back by the tools.
+    let mock = Mock::start(&example_spec(), &["--no-redact"]);
+    assert_eq!(get(&mock.api, "/books?api_key=s3cret&limit=5").0, 200);
+    assert_eq!(logged_total(&client, &mock.admin, json!({}), 1).await, 1);
+    let logs = ok(
+        &client,
+        "query_mock_logs",
+        json!({ "server_url": mock.admin }),
+    )
+    .await;
+    assert_eq!(logs["items"][0]["query"], "api_key=[redacted]&limit=5");
+    assert!(!logs.to_string().contains("s3cret"));
+    client.cancel().await.unwrap();
+}
