@@ -74,8 +74,9 @@ impl Settings {
         let allow_dirs = allow_dirs
             .iter()
             .map(|dir| {
-                let canonical = std::fs::canonicalize(dir)
-                    .with_context(|| format!("invalid --allow-dir '{}'", dir.display()))?;
+                let canonical = std::fs::canonicalize(dir).map_err(|e| {
+                    anyhow::anyhow!("invalid --allow-dir '{}': {}", dir.display(), io_reason(&e))
+                })?;
                 anyhow::ensure!(
                     canonical.is_dir(),
                     "invalid --allow-dir '{}': not a directory",
@@ -84,8 +85,13 @@ impl Settings {
                 Ok(canonical)
             })
             .collect::<Result<Vec<_>>>()?;
-        let output_root = std::fs::canonicalize(&output_root)
-            .with_context(|| format!("invalid --output-root '{}'", output_root.display()))?;
+        let output_root = std::fs::canonicalize(&output_root).map_err(|e| {
+            anyhow::anyhow!(
+                "invalid --output-root '{}': {}",
+                output_root.display(),
+                io_reason(&e)
+            )
+        })?;
         anyhow::ensure!(
             output_root.is_dir(),
             "invalid --output-root '{}': not a directory",
@@ -107,6 +113,15 @@ impl Settings {
             allow_remote_servers,
             executable: std::env::current_exe().context("cannot find the mockloop executable")?,
         })
+    }
+}
+
+/// A lowercase reason for an I/O failure, in the voice of the other messages.
+pub(crate) fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => err.to_string().to_lowercase(),
     }
 }
 

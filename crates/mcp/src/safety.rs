@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::ToolError;
+use crate::{ToolError, io_reason};
 
 /// Resolves `path` (relative to the working directory) and checks that it lies under one of
 /// `roots`, which must be canonical. The file must exist: canonicalising follows symbolic
@@ -170,14 +170,6 @@ pub fn redact_value(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(redact_value),
         _ => {}
-    }
-}
-
-fn io_reason(err: &std::io::Error) -> String {
-    match err.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        _ => err.to_string().to_lowercase(),
     }
 }
 

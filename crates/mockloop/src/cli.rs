@@ -505,7 +505,7 @@ pub struct McpArgs {
     pub max_fetch_bytes: u64,
 
     /// Time limit for fetching a spec URL.
-    #[arg(long, value_parser = duration, default_value = "30s")]
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "30s")]
     pub fetch_timeout: Duration,
 
     /// Let server_url arguments name hosts other than loopback (127.0.0.1, ::1, localhost).
