@@ -66,6 +66,15 @@ pub async fn generate(shared: &Shared, p: GenerateMockApi) -> Result<Value, Tool
     };
     let dir = shared.settings.output_root.join(&name);
     prepare_dir(&dir, p.overwrite)?;
+    // An existing entry of that name could be a link out of the root.
+    let real = std::fs::canonicalize(&dir)
+        .map_err(|e| ToolError::new(format!("cannot use '{}': {e}", dir.display())))?;
+    if !real.starts_with(&shared.settings.output_root) {
+        return Err(ToolError::new(format!(
+            "'{}' leads outside the output root; choose another output_dir_name",
+            dir.display()
+        )));
+    }
 
     let spec_file = write_spec(shared, &p.spec_url_or_path, &api, &dir)?;
     let port = p.business_port.unwrap_or(8000);
@@ -246,7 +255,7 @@ async fn start(
     let exe = shared.settings.executable.clone();
     let project_dir = dir.to_path_buf();
     let dir = dir.to_path_buf();
-    let (child, api_url, admin_url) = tokio::task::spawn_blocking(move || {
+    let (mut child, api_url, admin_url) = tokio::task::spawn_blocking(move || {
         spawn_serve(&exe, &dir, port.unwrap_or(0), admin_port.unwrap_or(0))
     })
     .await
@@ -260,6 +269,9 @@ async fn start(
             break;
         }
         if Instant::now() > deadline {
+            // Not left running unknown: nothing could find or stop it later.
+            let _ = child.kill();
+            let _ = child.wait();
             return Err(ToolError::new(format!(
                 "the mock started but {admin_url}/health did not answer within {}s",
                 START_DEADLINE.as_secs()

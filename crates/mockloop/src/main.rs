@@ -49,9 +49,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// What is logged when `MOCKLOOP_LOG` is not set.
+const DEFAULT_LOG_FILTER: &str = "warn,mockloop=info,server=info,mcp=info";
+
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MOCKLOOP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,mockloop=info,server=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
