@@ -654,6 +654,21 @@ async fn spec_urls_are_fetched_within_limits_and_secrets_stay_out_of_results() {
     let config = std::fs::read_to_string(project.join("mockloop.toml")).unwrap();
     assert!(config.contains("spec = \"openapi.json\""), "{config}");
 
+    // A project name that is a link out of the output root is refused, nothing written.
+    let elsewhere = tempfile::tempdir().unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(elsewhere.path(), work.path().join("linked")).unwrap();
+        let linked = tool_error(
+            &client,
+            "generate_mock_api",
+            json!({ "spec_url_or_path": url, "output_dir_name": "linked", "overwrite": true }),
+        )
+        .await;
+        assert!(linked.contains("leads outside the output root"), "{linked}");
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
+
     // Credentials a client sent are not echoed back by the tools.
     let mock = Mock::start(&example_spec(), &["--no-redact"]);
     assert_eq!(get(&mock.api, "/books?api_key=s3cret&limit=5").0, 200);
