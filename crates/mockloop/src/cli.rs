@@ -77,6 +77,12 @@ pub enum Command {
     /// Without a subcommand, `bench` runs a load test: `mockloop bench URL`,
     /// `mockloop bench --scenario FILE`, `mockloop bench --spec SPEC --target BASE_URL`.
     Bench(BenchArgs),
+    /// Serve the Model Context Protocol: tools, resources and prompts that let an assistant
+    /// generate, start, inspect, reshape and load-test mocks.
+    ///
+    /// Speaks MCP on stdin/stdout by default (logs go to stderr); with --http, streamable
+    /// HTTP at http://ADDR/mcp. Tools reach running mocks through their admin API.
+    Mcp(McpArgs),
 }
 
 /// Where the running mock's admin API is, and how to print its answers.
@@ -737,4 +743,33 @@ pub struct BenchCompareArgs {
 
     #[command(flatten)]
     pub db: BenchDb,
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Serve streamable HTTP on this loopback address (e.g. 127.0.0.1:8765; port 0 picks a
+    /// free one) instead of stdio.
+    #[arg(long, value_name = "ADDR", env = "MOCKLOOP_MCP_HTTP")]
+    pub http: Option<String>,
+
+    /// A directory spec files and saved-run databases may be read from; repeat for more
+    /// [default: the working directory].
+    #[arg(long = "allow-dir", value_name = "DIR")]
+    pub allow_dirs: Vec<PathBuf>,
+
+    /// Where generate_mock_api writes projects [default: the working directory].
+    #[arg(long, value_name = "DIR", env = "MOCKLOOP_MCP_OUTPUT_ROOT")]
+    pub output_root: Option<PathBuf>,
+
+    /// Largest spec document read or fetched, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_fetch_bytes: u64,
+
+    /// Time limit for fetching a spec URL.
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "30s")]
+    pub fetch_timeout: Duration,
+
+    /// Let server_url arguments name hosts other than loopback (127.0.0.1, ::1, localhost).
+    #[arg(long)]
+    pub allow_remote_servers: bool,
 }

@@ -5,6 +5,7 @@ mod bench;
 mod cli;
 mod config;
 mod logs;
+mod mcp_cmd;
 mod remote;
 mod rules;
 mod scenario_file;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         Command::State(args) => state::run(args),
         Command::Webhook(args) => webhook::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Mcp(args) => mcp_cmd::run(args),
     };
     match result {
         Ok(code) => code,
@@ -54,9 +56,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// What is logged when `MOCKLOOP_LOG` is not set.
+const DEFAULT_LOG_FILTER: &str = "warn,mockloop=info,server=info,mcp=info";
+
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MOCKLOOP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,mockloop=info,server=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -343,7 +343,8 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
         .start_sampler()
         .context("cannot start the metrics sampler")?;
     let mut admin_state = server::AdminState::new(engine.clone(), store.clone(), metrics, control)
-        .with_hooks(hooks.clone());
+        .with_hooks(hooks.clone())
+        .with_api_addr(api_addr);
     let (state_line, persister) = match state {
         Some((resources, persister)) => {
             mock_state = mock_state.with_state(resources.clone());

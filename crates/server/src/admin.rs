@@ -42,6 +42,8 @@ pub struct AdminState {
     started: std::time::Instant,
     /// The webhook and callback dispatcher; None when the server runs without one.
     hooks: Option<Arc<hooks::Hooks>>,
+    /// Where the mock API listens, told by `/health` so that tools can pair the two ports.
+    api_addr: Option<std::net::SocketAddr>,
 }
 
 impl AdminState {
@@ -60,6 +62,7 @@ impl AdminState {
             resources: None,
             started: std::time::Instant::now(),
             hooks: None,
+            api_addr: None,
         }
     }
 
@@ -73,6 +76,12 @@ impl AdminState {
     /// figures to the metrics.
     pub fn with_hooks(mut self, hooks: Arc<hooks::Hooks>) -> AdminState {
         self.hooks = Some(hooks);
+        self
+    }
+
+    /// Names the mock API's address in `/health` (`api.address`, `api.port`).
+    pub fn with_api_addr(mut self, addr: std::net::SocketAddr) -> AdminState {
+        self.api_addr = Some(addr);
         self
     }
 }
@@ -256,12 +265,17 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
 
 async fn health(State(state): State<AdminState>) -> Json<Value> {
     let api = state.engine.api();
-    Json(json!({
+    let mut body = json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": state.started.elapsed().as_secs_f64(),
         "spec": { "title": api.title, "source": api.source, "operations": api.operations.len() },
-    }))
+    });
+    if let (Some(addr), Some(map)) = (state.api_addr, body.as_object_mut()) {
+        let api = json!({ "address": addr.to_string(), "port": addr.port() });
+        map.insert("api".to_owned(), api);
+    }
+    Json(body)
 }
 
 fn filter_from(params: &[(String, String)]) -> Result<RequestFilter, ApiError> {

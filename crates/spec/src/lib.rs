@@ -41,6 +41,9 @@ pub struct LoadOptions {
     pub max_document_bytes: u64,
     /// Time limit for fetching one URL.
     pub fetch_timeout: std::time::Duration,
+    /// When set, local files (the description and every file it references) are read only
+    /// from under these directories, which must be canonical paths.
+    pub allowed_dirs: Option<Vec<std::path::PathBuf>>,
 }
 
 impl Default for LoadOptions {
@@ -48,6 +51,7 @@ impl Default for LoadOptions {
         LoadOptions {
             max_document_bytes: 64 * 1024 * 1024,
             fetch_timeout: std::time::Duration::from_secs(30),
+            allowed_dirs: None,
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::LoadOptions;
 pub(crate) struct Fetcher {
     max_bytes: u64,
     timeout: std::time::Duration,
+    allowed_dirs: Option<Vec<std::path::PathBuf>>,
     /// Built on first use: most descriptions never touch the network.
     agent: std::cell::OnceCell<ureq::Agent>,
 }
@@ -20,6 +21,7 @@ impl Fetcher {
         Fetcher {
             max_bytes: options.max_document_bytes,
             timeout: options.fetch_timeout,
+            allowed_dirs: options.allowed_dirs.clone(),
             agent: std::cell::OnceCell::new(),
         }
     }
@@ -41,6 +43,12 @@ impl Fetcher {
     }
 
     fn read_file(&self, path: &std::path::Path) -> Result<Vec<u8>, String> {
+        if let Some(dirs) = &self.allowed_dirs {
+            let canonical = std::fs::canonicalize(path).map_err(|e| io_reason(&e))?;
+            if !dirs.iter().any(|dir| canonical.starts_with(dir)) {
+                return Err("is outside the allowed directories".to_owned());
+            }
+        }
         let file = std::fs::File::open(path).map_err(|e| io_reason(&e))?;
         if file.metadata().is_ok_and(|m| m.is_dir()) {
             return Err("is a directory, not a file".to_owned());
@@ -158,6 +166,26 @@ mod tests {
             .read(&Url::from_file_path(&path).unwrap())
             .unwrap_err();
         assert_eq!(err, "is larger than the limit of 4 bytes");
+    }
+
+    #[test]
+    fn files_outside_the_allowed_directories_are_not_read() {
+        let allowed = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let inside = allowed.path().join("a.yaml");
+        let outside = other.path().join("b.yaml");
+        std::fs::write(&inside, "a: 1").unwrap();
+        std::fs::write(&outside, "b: 1").unwrap();
+        let options = LoadOptions {
+            allowed_dirs: Some(vec![allowed.path().canonicalize().unwrap()]),
+            ..LoadOptions::default()
+        };
+        let fetcher = Fetcher::new(&options);
+        assert!(fetcher.read(&Url::from_file_path(&inside).unwrap()).is_ok());
+        let err = fetcher
+            .read(&Url::from_file_path(&outside).unwrap())
+            .unwrap_err();
+        assert_eq!(err, "is outside the allowed directories");
     }
 
     #[test]

@@ -214,10 +214,10 @@ fn spec_target(
         }
         let sample = engine::sample::sample_request(api, op, seed);
         let mut path = sample.path_and_query;
-        if let Some(rest) = replace.and_then(|prefix| path.strip_prefix(prefix.as_str())) {
-            if rest.is_empty() || rest.starts_with(['/', '?']) {
-                path = format!("/{}", rest.trim_start_matches('/'));
-            }
+        if let Some(rest) = replace.and_then(|prefix| path.strip_prefix(prefix.as_str()))
+            && (rest.is_empty() || rest.starts_with(['/', '?']))
+        {
+            path = format!("/{}", rest.trim_start_matches('/'));
         }
         let mut request_headers = sample.headers;
         let body = match sample.body {
