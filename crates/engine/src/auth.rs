@@ -75,6 +75,35 @@ impl AuthPolicy {
     }
 }
 
+impl AuthPolicy {
+    /// Checks that every scheme named in `scheme_keys` is an apiKey scheme `api` declares;
+    /// the error names the field and the declared ones.
+    pub fn check_schemes(&self, api: &spec::Api) -> Result<(), String> {
+        let api_keys: Vec<&str> = api
+            .security_schemes
+            .iter()
+            .filter(|(_, s)| matches!(s, spec::SecurityScheme::ApiKey { .. }))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        match self
+            .scheme_keys
+            .keys()
+            .find(|name| !api_keys.contains(&name.as_str()))
+        {
+            None => Ok(()),
+            Some(name) => Err(format!(
+                "scheme_keys.{name}: the description declares no apiKey scheme '{name}'; \
+                 declared: {}",
+                if api_keys.is_empty() {
+                    "none".to_owned()
+                } else {
+                    api_keys.join(", ")
+                }
+            )),
+        }
+    }
+}
+
 /// What kind of credential a scheme asks for, and where.
 #[derive(Debug, Clone)]
 enum Kind {

@@ -206,7 +206,15 @@ pub enum StateAction {
     /// List the collections with the number of items each holds.
     List,
     /// Show the items of one collection.
-    Show { collection: String },
+    Show {
+        collection: String,
+        /// Items to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// Items to show (1 to 10000).
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
     /// Show one item, by key (`7`, or `1/7` in a collection nested under another).
     Get { collection: String, key: String },
     /// Create or replace one item with a JSON object (its id field is set from the key).

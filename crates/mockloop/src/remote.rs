@@ -44,12 +44,27 @@ impl Admin {
     /// an empty answer.
     pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, CallError> {
         let url = format!("{}{path}", self.base);
+        let body = body.map(Value::to_string).unwrap_or_default();
+        // Refused here rather than by a server that closes the connection mid-upload,
+        // which a client sees as a broken pipe.
+        if body.len() > server::ADMIN_BODY_LIMIT {
+            return Err(CallError::Refused {
+                status: 413,
+                detail: format!(
+                    "the request body is {} bytes; the admin API takes at most {} bytes                      (split the seed or the file)",
+                    body.len(),
+                    server::ADMIN_BODY_LIMIT
+                ),
+            });
+        }
         let request = ureq::http::Request::builder()
             .method(method)
             .uri(&url)
             .header("content-type", "application/json")
-            .body(body.map(Value::to_string).unwrap_or_default())
-            .map_err(|e| CallError::Unreachable(format!("invalid admin URL '{url}': {e}")))?;
+            .body(body)
+            .map_err(|e| {
+                CallError::Unreachable(format!("invalid admin URL '{}': {e}", self.base))
+            })?;
         let mut response = self.agent.run(request).map_err(|e| {
             CallError::Unreachable(format!(
                 "cannot reach the admin API at '{}': {e} (is mockloop serve running? set \

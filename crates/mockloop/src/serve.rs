@@ -276,9 +276,21 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
         store::Store::open(&config.db, store::StoreOptions::default())
             .with_context(|| format!("cannot open the request log '{}'", config.db.display()))?,
     );
+    // API keys the description sends in the query are redacted like credential headers.
+    let mut redact_query = store::default_redacted_query();
+    for (_, scheme) in &api.security_schemes {
+        if let spec::SecurityScheme::ApiKey {
+            name,
+            location: spec::ParamLocation::Query,
+        } = scheme
+        {
+            redact_query.push(name.clone());
+        }
+    }
     let (sink, writer) = store.start_writer(store::WriterOptions {
         max_body_bytes: config.log_body_bytes,
         redact: config.redact,
+        redact_query,
         ..store::WriterOptions::default()
     })?;
     let api = Arc::new(api);
@@ -302,6 +314,11 @@ async fn serve(config: ServeConfig, api: spec::Api, started: Instant) -> Result<
 
     let control = Arc::new(Control::new(engine.clone()));
     prepare_scenarios(&config, &store, &control)?;
+    config
+        .auth
+        .policy
+        .check_schemes(&api)
+        .map_err(|e| Usage(format!("invalid auth setting {e}")))?;
     control.set_auth(config.auth.clone());
     let cache = match &config.cache {
         None => None,

@@ -44,8 +44,15 @@ fn run_action(admin: &Admin, action: StateAction) -> Result<(String, Value), Fai
             let summary = admin.call("GET", "/api/state", None)?;
             (collections_table(&summary), summary)
         }
-        StateAction::Show { collection } => {
-            let path = format!("/api/state/{}", segment(&collection));
+        StateAction::Show {
+            collection,
+            offset,
+            limit,
+        } => {
+            let path = format!(
+                "/api/state/{}?offset={offset}&limit={limit}",
+                segment(&collection)
+            );
             let listing = admin.call("GET", &path, None)?;
             (items_text(&listing), listing)
         }
@@ -153,12 +160,22 @@ fn items_text(listing: &Value) -> String {
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default();
+    let count = listing["count"].as_u64().unwrap_or(items.len() as u64);
     let mut text = format!(
-        "{} ({}): {} items\n",
+        "{} ({}): {count} {}\n",
         listing["name"].as_str().unwrap_or_default(),
         listing["template"].as_str().unwrap_or_default(),
-        items.len()
+        if count == 1 { "item" } else { "items" }
     );
+    if (items.len() as u64) < count {
+        let offset = listing["offset"].as_u64().unwrap_or(0);
+        let _ = writeln!(
+            text,
+            "showing {} to {} (--offset, --limit)",
+            offset + 1,
+            offset + items.len() as u64
+        );
+    }
     for item in items {
         let _ = writeln!(
             text,

@@ -345,3 +345,28 @@ fn the_auth_command_shows_sets_and_turns_off() {
     assert!(out.starts_with("auth emulation: off"), "{out}");
     assert_eq!(status(&mock, "/v1/orders", &[]), 200);
 }
+
+/// Found by a fresh-user run: `scheme_keys` naming a scheme the description does not
+/// declare was taken from mockloop.toml at start (it is refused at run time).
+#[test]
+fn an_undeclared_scheme_in_the_config_file_stops_the_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("mockloop.toml"),
+        "[auth]\nenabled = true\nscheme_keys = { nosuch = [\"q\"] }\n",
+    )
+    .expect("config file");
+    let out = std::process::Command::new(support::bin())
+        .current_dir(dir.path())
+        .arg("serve")
+        .arg(spec())
+        .args(["--port", "0", "--admin-port", "0", "--db", "x.db"])
+        .output()
+        .expect("run mockloop");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("scheme_keys.nosuch: the description declares no apiKey scheme"),
+        "{stderr}"
+    );
+}

@@ -749,7 +749,8 @@ fn admin_rejections_are_problem_json() {
     // it all and closes, which a client still writing may see as an error.
     let addr = mock.admin.trim_start_matches("http://").to_owned();
     let mut stream = TcpStream::connect(&addr).expect("connect");
-    let huge = vec![b' '; 3 << 20];
+    // Over the admin API's 32 MiB limit.
+    let huge = vec![b' '; 33 << 20];
     write!(
         stream,
         "POST /api/overrides HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
@@ -767,6 +768,7 @@ fn admin_rejections_are_problem_json() {
         "{answer}"
     );
     assert!(answer.contains(r#""status":413"#), "{answer}");
+    assert!(answer.contains("limit of 33554432 bytes"), "{answer}");
 
     let request = ureq::http::Request::builder()
         .uri(format!("{}/api/requests?limit=many", mock.admin))

@@ -443,7 +443,7 @@ fn the_state_commands_work_through_the_admin_api() {
     let (code, out, _) = cli(&mock, &["state", "show", "shelves.books"]);
     assert_eq!(code, 0);
     assert!(
-        out.starts_with("shelves.books (/shelves/{shelfId}/books): 1 items\n"),
+        out.starts_with("shelves.books (/shelves/{shelfId}/books): 1 item\n"),
         "{out}"
     );
     assert!(
@@ -491,4 +491,38 @@ fn the_state_commands_work_through_the_admin_api() {
     let (code, out, _) = cli(&mock, &["state", "reset"]);
     assert_eq!((code, out.as_str()), (0, "removed 1 items\n"));
     assert_eq!(api(&mock, "GET", "/shelves/1", None).0, 404);
+}
+
+/// Found by a fresh-user run: resetting everything on a mock of one description wiped the
+/// stored items of another description's collections (and said 0 were removed); and the
+/// admin listing of a large collection came whole, holding up the mock.
+#[test]
+fn a_reset_keeps_other_descriptions_items_and_listings_come_in_pages() {
+    let mut mock = Mock::start(&shelves_spec(), &["--stateful"]);
+    for name in ["a", "b", "c"] {
+        api(&mock, "POST", "/shelves", Some(json!({"name": name})));
+    }
+    let (status, page) = admin(&mock, "GET", "/api/state/shelves?offset=1&limit=1", None);
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        (page["count"].as_u64(), page["offset"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+    assert_eq!(page["items"][0]["value"]["name"], "b", "{page}");
+    let (status, _) = admin(&mock, "GET", "/api/state/shelves?limit=0", None);
+    assert_eq!(status, 400);
+    assert!(mock.stop().success(), "{}", mock.stderr_text());
+
+    // The bookshop's collections are others; resetting them leaves the shelves alone.
+    let dir = std::mem::replace(&mut mock.dir, tempfile::tempdir().unwrap());
+    let mut other = Mock::start_in(dir, &example_spec(), &["--stateful"]);
+    let (status, _) = admin(&other, "DELETE", "/api/state", None);
+    assert_eq!(status, 200);
+    assert!(other.stop().success(), "{}", other.stderr_text());
+
+    let dir = std::mem::replace(&mut other.dir, tempfile::tempdir().unwrap());
+    let mock = Mock::start_in(dir, &shelves_spec(), &["--stateful"]);
+    let (_, page) = api(&mock, "GET", "/shelves", None);
+    assert_eq!(ids(&page["items"]), [1, 2, 3]);
 }

@@ -174,8 +174,12 @@ pub fn router(state: AdminState) -> Router {
         .route("/api/deliveries", get(webhooks::deliveries))
         .fallback(not_found)
         .layer(axum::middleware::map_response(problem_rejections))
+        .layer(axum::extract::DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
         .with_state(state)
 }
+
+/// The largest request body the admin API reads (seeds, scenario files), in bytes.
+pub const ADMIN_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 /// Turns the plain-text rejections of axum's extractors (a body over the size limit, a
 /// body that cannot be read) into `application/problem+json` like every other admin error.
@@ -188,6 +192,15 @@ async fn problem_rejections(response: Response) -> Response {
         .is_some_and(|v| v.starts_with("text/plain"));
     if !(status.is_client_error() && plain) {
         return response;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            status,
+            format!(
+                "the request body is larger than the admin API's limit of {ADMIN_BODY_LIMIT} bytes"
+            ),
+        )
+        .into_response();
     }
     let detail = match axum::body::to_bytes(response.into_body(), 64 * 1024).await {
         Ok(text) if !text.is_empty() => String::from_utf8_lossy(&text).into_owned(),

@@ -11,7 +11,7 @@ mod metrics;
 mod mock;
 mod persist;
 
-pub use admin::{AdminState, router as admin_router, serve as serve_admin};
+pub use admin::{ADMIN_BODY_LIMIT, AdminState, router as admin_router, serve as serve_admin};
 pub use cache::{CacheBackend, CacheConfig, CacheReport, ResponseCache};
 pub use control::{AuthSettings, CompiledScenario, Control, Override};
 pub use cors::CorsPolicy;

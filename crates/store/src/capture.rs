@@ -31,12 +31,22 @@ pub fn default_redacted_headers() -> Vec<HeaderName> {
     ]
 }
 
+/// Query parameter names whose values are redacted unless configured otherwise: the usual
+/// names of API keys and tokens sent in the query.
+pub fn default_redacted_query() -> Vec<String> {
+    ["api_key", "apikey", "api-key", "access_token", "x-api-key"]
+        .map(str::to_owned)
+        .to_vec()
+}
+
 /// How bodies and headers are captured; resolved once from `WriterOptions`.
 #[derive(Debug, Clone)]
 pub(crate) struct Capture {
     pub max_body_bytes: usize,
     /// Empty when redaction is off.
     pub redact: Vec<HeaderName>,
+    /// Lowercase query parameter names; empty when redaction is off.
+    pub redact_query: Vec<String>,
 }
 
 /// How a body's `data` is encoded in JSON.
@@ -185,7 +195,10 @@ impl Row {
             path: record.uri.path().to_owned(),
             route: record.route.map(|route| route.to_string()),
             operation_id: record.operation_id.map(|id| id.to_string()),
-            query: record.uri.query().unwrap_or_default().to_owned(),
+            query: capture_query(
+                record.uri.query().unwrap_or_default(),
+                &capture.redact_query,
+            ),
             request_headers: capture_headers(&record.request_headers, &capture.redact),
             request_body: StoredBody::capture(&record.request_body, capture.max_body_bytes),
             status: if record.aborted {
@@ -205,6 +218,31 @@ impl Row {
             rule: record.rule.map(|rule| rule.to_string()),
         }
     }
+}
+
+/// The query string with the values of `redact` parameters replaced by `[redacted]`.
+fn capture_query(query: &str, redact: &[String]) -> String {
+    let secret = |pair: &str| {
+        let name = pair.split('=').next().unwrap_or_default();
+        redact.iter().any(|r| r.eq_ignore_ascii_case(name))
+    };
+    if redact.is_empty() || !query.split('&').any(secret) {
+        return query.to_owned();
+    }
+    let mut out = String::with_capacity(query.len());
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        if secret(pair) {
+            out.push_str(pair.split('=').next().unwrap_or_default());
+            out.push('=');
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(pair);
+        }
+    }
+    out
 }
 
 /// The JSON text of `Headers` for a header map, redacting as configured.
@@ -289,7 +327,21 @@ mod tests {
         Capture {
             max_body_bytes,
             redact,
+            redact_query: default_redacted_query(),
         }
+    }
+
+    /// Found by a fresh-user run: an API key sent in the query was logged in clear while
+    /// the same key in a header was redacted.
+    #[test]
+    fn query_credentials_are_redacted() {
+        let names = vec!["api_key".to_owned(), "qk".to_owned()];
+        assert_eq!(
+            capture_query("a=1&API_KEY=q-456&b=&qk=9", &names),
+            "a=1&API_KEY=[redacted]&b=&qk=[redacted]"
+        );
+        assert_eq!(capture_query("a=1&b=2", &names), "a=1&b=2");
+        assert_eq!(capture_query("api_key=x", &[]), "api_key=x");
     }
 
     #[test]

@@ -40,7 +40,9 @@ use std::time::Duration;
 
 pub use analysis::{Analysis, ErrorRates, Latency, MinuteCount, RouteStats, TimeRange};
 pub use bench::{BenchRun, BenchRunSummary};
-pub use capture::{Body, BodyEncoding, Headers, REDACTED, default_redacted_headers};
+pub use capture::{
+    Body, BodyEncoding, Headers, REDACTED, default_redacted_headers, default_redacted_query,
+};
 pub use error::{BoxError, SinkClosed, StoreError};
 pub use filter::{
     DEFAULT_LIMIT, FILTER_KEYS, FilterError, MAX_LIMIT, PathMatch, RequestFilter, StatusMatch,

@@ -99,6 +99,7 @@ mod tests {
         let capture = Capture {
             max_body_bytes: 16,
             redact: Vec::new(),
+            redact_query: Vec::new(),
         };
         let record = LogRecord {
             uri: "/a?b=c".parse().unwrap(),

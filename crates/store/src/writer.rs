@@ -18,7 +18,7 @@ use tokio::time::{Instant, sleep_until};
 use tracing::Instrument as _;
 
 use crate::backend::BatchWriter;
-use crate::capture::{Capture, Row, default_redacted_headers};
+use crate::capture::{Capture, Row, default_redacted_headers, default_redacted_query};
 use crate::error::{SinkClosed, StoreError};
 use crate::record::LogRecord;
 use crate::spill::Spill;
@@ -38,6 +38,8 @@ pub struct WriterOptions {
     /// Replace the values of `redact_headers` with `[redacted]`.
     pub redact: bool,
     pub redact_headers: Vec<HeaderName>,
+    /// Query parameters (names compared without case) whose values are redacted too.
+    pub redact_query: Vec<String>,
     /// First pause after a failed write; doubles up to `retry_max`.
     pub retry_initial: Duration,
     pub retry_max: Duration,
@@ -57,6 +59,7 @@ impl Default for WriterOptions {
             max_body_bytes: 64 * 1024,
             redact: true,
             redact_headers: default_redacted_headers(),
+            redact_query: default_redacted_query(),
             retry_initial: Duration::from_millis(10),
             retry_max: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(5),
@@ -251,6 +254,15 @@ pub(crate) fn start(
         max_body_bytes: options.max_body_bytes,
         redact: if options.redact {
             options.redact_headers.clone()
+        } else {
+            Vec::new()
+        },
+        redact_query: if options.redact {
+            options
+                .redact_query
+                .iter()
+                .map(|name| name.to_ascii_lowercase())
+                .collect()
         } else {
             Vec::new()
         },

@@ -469,21 +469,35 @@ impl Resources {
 
     /// The items of collection `name`, scope by scope, each in insertion order.
     pub fn items(&self, name: &str) -> Result<Vec<ItemView>, StateError> {
+        Ok(self.items_page(name, 0, usize::MAX)?.1)
+    }
+
+    /// At most `limit` items of collection `name` after skipping `offset`, in the order of
+    /// [`Resources::items`], with the collection's item count. Only the page is copied
+    /// under the collection's lock, so a large collection does not hold up writers.
+    pub fn items_page(
+        &self,
+        name: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(usize, Vec<ItemView>), StateError> {
         let c = self.named(name)?;
         let collection = self.collection(c);
         let holding = self.read(c);
         let mut scopes: Vec<(&Vec<String>, &Scope)> = holding.scopes.iter().collect();
         scopes.sort_by_key(|(_, items)| items.values().next().map_or(0, |item| item.seq));
-        Ok(scopes
+        let page = scopes
             .into_iter()
-            .flat_map(|(scope, items)| {
-                items.iter().map(move |(id, item)| ItemView {
-                    path: collection.item_path(scope, id),
-                    id: id.clone(),
-                    value: item.value.clone(),
-                })
+            .flat_map(|(scope, items)| items.iter().map(move |(id, item)| (scope, id, item)))
+            .skip(offset)
+            .take(limit)
+            .map(|(scope, id, item)| ItemView {
+                path: collection.item_path(scope, id),
+                id: id.clone(),
+                value: item.value.clone(),
             })
-            .collect())
+            .collect();
+        Ok((holding.count, page))
     }
 
     /// Reads an admin key (`7`, or `1/7` in a collection nested once) as scope and id.
@@ -548,8 +562,9 @@ impl Resources {
         Ok(self.remove(c, &scope, &id).is_some())
     }
 
-    /// Removes every item of collection `name`, or of every collection, and returns how
-    /// many there were.
+    /// Removes every item of collection `name`, or of every collection of the description,
+    /// and returns how many there were. Stored items of collections the description does
+    /// not have are left in the database.
     pub fn clear(&self, name: Option<&str>) -> Result<usize, StateError> {
         let chosen: Vec<usize> = match name {
             Some(name) => vec![self.named(name)?],
@@ -566,9 +581,13 @@ impl Resources {
             holding.scopes.clear();
             holding.count = 0;
         }
-        self.emit(Change::Clear {
-            collection: name.map(str::to_owned),
-        });
+        // Cleared by name, also for "all": stored items of collections this description
+        // does not have are kept (not served, not counted) and must not be wiped unseen.
+        for c in chosen {
+            self.emit(Change::Clear {
+                collection: Some(self.model().collections()[c].name.clone()),
+            });
+        }
         Ok(removed)
     }
 

@@ -146,32 +146,14 @@ fn check_policy(policy: &AuthPolicy, state: &AdminState) -> Result<(), ApiError>
             field,
         }
     })?;
-    let schemes = &state.engine.api().security_schemes;
-    for name in policy.scheme_keys.keys() {
-        let declared = schemes
-            .iter()
-            .any(|(n, s)| n == name && matches!(s, SecurityScheme::ApiKey { .. }));
-        if !declared {
-            let api_keys: Vec<&str> = schemes
-                .iter()
-                .filter(|(_, s)| matches!(s, SecurityScheme::ApiKey { .. }))
-                .map(|(n, _)| n.as_str())
-                .collect();
-            return Err(ApiError {
-                status: axum::http::StatusCode::BAD_REQUEST,
-                detail: format!(
-                    "scheme_keys.{name}: the description declares no apiKey scheme '{name}'; \
-                     declared: {}",
-                    if api_keys.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        api_keys.join(", ")
-                    }
-                ),
-                field: Some(format!("scheme_keys.{name}")),
-            });
+    policy.check_schemes(state.engine.api()).map_err(|detail| {
+        let field = detail.split(':').next().map(str::to_owned);
+        ApiError {
+            status: axum::http::StatusCode::BAD_REQUEST,
+            detail,
+            field,
         }
-    }
+    })?;
     Ok(())
 }
 

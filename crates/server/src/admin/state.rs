@@ -3,7 +3,7 @@
 //! its parents' path values then its id, as in the item's URL (`/api/state/shelves.books/1/7`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -41,22 +41,53 @@ pub(super) async fn summary(State(state): State<AdminState>) -> Result<Json<Valu
     Ok(Json(json!({ "collections": summaries, "items": items })))
 }
 
+/// Paging of `GET /api/state/{collection}`.
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct Paging {
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+/// Items listed when the request names no limit, and the most one page holds.
+const DEFAULT_LIMIT: usize = 1_000;
+const MAX_LIMIT: usize = 10_000;
+
 pub(super) async fn list(
     State(state): State<AdminState>,
     Path(collection): Path<String>,
+    Query(paging): Query<Paging>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = resources(&state)?;
-    let items = store.items(&collection).map_err(state_error)?;
-    let summary = store
-        .summaries()
-        .into_iter()
-        .find(|s| s.collection.name == collection);
-    let mut body = serde_json::to_value(summary).unwrap_or(Value::Null);
-    if let Some(map) = body.as_object_mut() {
-        map.insert("count".to_owned(), Value::from(items.len()));
-        map.insert("items".to_owned(), json!(items));
+    let limit = paging.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "invalid limit {limit}: must be between 1 and {MAX_LIMIT}"
+        )));
     }
-    Ok(Json(body))
+    resources(&state)?;
+    // Copying and encoding a page is work for a blocking thread, not for the runtime that
+    // answers the mock's requests.
+    let answer = tokio::task::spawn_blocking(move || {
+        let store = resources(&state)?;
+        let (total, items) = store
+            .items_page(&collection, paging.offset, limit)
+            .map_err(state_error)?;
+        let summary = store
+            .summaries()
+            .into_iter()
+            .find(|s| s.collection.name == collection);
+        let mut body = serde_json::to_value(summary).unwrap_or(Value::Null);
+        if let Some(map) = body.as_object_mut() {
+            map.insert("count".to_owned(), Value::from(total));
+            map.insert("offset".to_owned(), Value::from(paging.offset));
+            map.insert("limit".to_owned(), Value::from(limit));
+            map.insert("items".to_owned(), json!(items));
+        }
+        Ok::<Value, ApiError>(body)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("listing the collection failed: {e}")))??;
+    Ok(Json(answer))
 }
 
 pub(super) async fn get_item(
