@@ -145,8 +145,9 @@ pub enum DataOperation {
     SeedState,
     /// Auth emulation: show whether it is on and the configured credentials (masked).
     GetAuth,
-    /// Turn auth emulation on with the credentials of `auth` (fields given replace the
-    /// current ones); an empty or absent `auth` turns it on checking presence only.
+    /// Turn auth emulation on with the credentials of `auth`: fields given replace the
+    /// current ones, the others stay (an empty list clears a kind, so any credential of
+    /// that kind passes); without `auth` it is turned on with the credentials it has.
     SetAuth,
     /// Turn auth emulation off; the credentials are kept for the next set_auth.
     AuthOff,
@@ -231,7 +232,8 @@ pub struct ManageMockData {
     pub seed: Option<Value>,
     /// set_auth: any of "api_keys" (list), "scheme_keys" (object of apiKey scheme name to
     /// list), "bearer_tokens" (list), "basic" (list of "user:password"); kinds with nothing
-    /// configured accept any credential of that kind. Answers never show a secret.
+    /// configured accept any credential of that kind, and requests without an accepted
+    /// credential get 401 (or 403). Answers never show a secret.
     #[serde(default)]
     pub auth: Option<Value>,
     /// add_webhook: {"url": "http://host/path", "events": ["create", "update", "delete",
