@@ -230,7 +230,17 @@ impl MockloopMcp {
         clear_overrides, create_scenario (scenario_config), switch_scenario (scenario_name), \
         list_scenarios, get_active_scenario, deactivate_scenario, delete_scenario \
         (scenario_name), set_faults (delay and/or fault for every request), get_faults, \
-        clear_faults. Overrides win over the active scenario, which wins over the spec."
+        clear_faults. Overrides win over the active scenario, which wins over the spec. \
+        Stateful data (mock started with --stateful; what POST/PUT/DELETE on the API store): \
+        list_collections, list_items (collection), get_item / delete_item (collection, \
+        item_key), put_item (collection, item_key, item), reset_state (collection, or all \
+        when absent), seed_state (seed: {collection: [items]}). Auth emulation: get_auth, \
+        set_auth (auth: api_keys, scheme_keys, bearer_tokens, basic; turns it on, requests \
+        without accepted credentials then get 401), auth_off; secrets come back masked. \
+        Response cache (--cache): cache_stats, clear_cache. Webhooks: add_webhook (webhook: \
+        url, events, secret, headers), list_webhooks, delete_webhook / test_webhook \
+        (webhook_id), list_deliveries (webhook_id, kind, limit); the mock refuses loopback \
+        and private destinations unless started with --webhooks-allow-private."
     )]
     async fn manage_mock_data(
         &self,
@@ -293,10 +303,13 @@ impl MockloopMcp {
     }
 
     #[tool(
-        description = "Send real HTTP load with the built-in load generator (closed model: \
-        target_users each send their next request when answered) to server_url or to its \
-        endpoints ('METHOD /path'), for duration seconds or a number of requests (capped: 200 \
-        users, 300 s, 1000000 requests). Returns the report: requests, requests/s, latency \
+        description = "Send real HTTP load with the built-in load generator to server_url or \
+        to its endpoints ('METHOD /path'): closed model by default (target_users each send \
+        their next request when answered), or open model with rate (requests/s on a fixed \
+        timeline, latency measured from the intended send time so queueing is not hidden). \
+        method, headers and body shape the requests. Runs for duration seconds or a number \
+        of requests (capped: 200 users or connections, 50000 requests/s, 300 s, 1000000 \
+        requests). Returns the report: requests, requests/s, latency \
         percentiles (us), statuses, errors by cause, per-endpoint figures. With db_path the \
         run is saved for compare_test_runs. The requests appear in the mock's request log."
     )]

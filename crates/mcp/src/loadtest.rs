@@ -15,15 +15,18 @@ use crate::{Shared, ToolError, safety};
 const MAX_USERS: u32 = 200;
 const MAX_DURATION_S: f64 = 300.0;
 const MAX_REQUESTS: u64 = 1_000_000;
+const MAX_RATE: f64 = 50_000.0;
+const DEFAULT_OPEN_CONNECTIONS: u32 = 100;
+const MAX_BODY_BYTES: usize = 1024 * 1024;
 const DEFAULT_DURATION_S: f64 = 10.0;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// `"POST /books"` or `"/books"` into a method and path.
-fn endpoint(text: &str) -> Result<(String, String), ToolError> {
+/// `"POST /books"` or `"/books"` (sent with `default_method`) into a method and path.
+fn endpoint(text: &str, default_method: &str) -> Result<(String, String), ToolError> {
     let text = text.trim();
     let (method, path) = match text.split_once(char::is_whitespace) {
         Some((method, path)) => (method.to_ascii_uppercase(), path.trim()),
-        None => ("GET".to_owned(), text),
+        None => (default_method.to_owned(), text),
     };
     if !path.starts_with('/') {
         return Err(ToolError::new(format!(
@@ -43,6 +46,52 @@ fn seconds(value: Option<f64>, name: &str, max: f64) -> Result<Option<Duration>,
             "invalid {name} {s}: must be 0 to {max} seconds"
         ))),
     }
+}
+
+/// Header names and values.
+type Headers = Vec<(String, String)>;
+
+/// The headers and body every request carries, from the tool's `headers` and `body`.
+fn payload(p: &RunLoadTest) -> Result<(Headers, Vec<u8>), ToolError> {
+    let mut headers = Vec::new();
+    match &p.headers {
+        None => {}
+        Some(Value::Object(map)) => {
+            for (name, value) in map {
+                let Some(value) = value.as_str() else {
+                    return Err(ToolError::new(format!(
+                        "invalid headers.{name}: the value must be a string"
+                    )));
+                };
+                headers.push((name.clone(), value.to_owned()));
+            }
+        }
+        Some(_) => {
+            return Err(ToolError::new(
+                "invalid headers: expected an object of name to string value",
+            ));
+        }
+    }
+    let body = match &p.body {
+        None => Vec::new(),
+        Some(Value::String(text)) => text.clone().into_bytes(),
+        Some(value) => {
+            let typed = headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+            if !typed {
+                headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+            }
+            value.to_string().into_bytes()
+        }
+    };
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ToolError::new(format!(
+            "invalid body: {} bytes, at most {MAX_BODY_BYTES}",
+            body.len()
+        )));
+    }
+    Ok((headers, body))
 }
 
 /// The plan for the tool's arguments, with the load bounded by the caps above.
@@ -72,8 +121,20 @@ pub fn plan(p: &RunLoadTest, url: &str) -> Result<Plan, ToolError> {
     // A run given only a request count still ends within the longest duration.
     let duration = duration.or(Some(Duration::from_secs_f64(MAX_DURATION_S)));
     let bad = |e: load::LoadError| ToolError::new(e.to_string());
+    let default_method = match &p.method {
+        None => "GET".to_owned(),
+        Some(m) if !m.trim().is_empty() && m.trim().bytes().all(|b| b.is_ascii_alphabetic()) => {
+            m.trim().to_ascii_uppercase()
+        }
+        Some(m) => {
+            return Err(ToolError::new(format!(
+                "invalid method '{m}': expected an HTTP method such as GET or POST"
+            )));
+        }
+    };
+    let (headers, body) = payload(p)?;
     let target = match &p.endpoints {
-        None => Target::single(url, "GET", &[], Vec::new()).map_err(bad)?,
+        None => Target::single(url, &default_method, &headers, body).map_err(bad)?,
         Some(list) if list.is_empty() => {
             return Err(ToolError::new(
                 "endpoints is empty: omit it to load server_url itself",
@@ -83,26 +144,50 @@ pub fn plan(p: &RunLoadTest, url: &str) -> Result<Plan, ToolError> {
             let base = BaseUrl::parse(url).map_err(bad)?;
             let mut specs = Vec::new();
             for item in list {
-                let (method, path) = endpoint(item)?;
+                let (method, path) = endpoint(item, &default_method)?;
                 specs.push(RequestSpec {
                     name: format!("{method} {path}"),
                     method,
                     path,
-                    headers: Vec::new(),
-                    body: Vec::new(),
+                    headers: headers.clone(),
+                    body: body.clone(),
                     weight: 1,
                 });
             }
             Target::many(base, specs, format!("{} endpoints at {url}", list.len())).map_err(bad)?
         }
     };
-    Ok(Plan {
-        target,
-        load: Load::Closed {
+    let load = match p.rate {
+        None => Load::Closed {
             users,
             think: seconds(p.think_time, "think_time", 60.0)?.unwrap_or_default(),
             ramp_up: seconds(p.ramp_up_time, "ramp_up_time", MAX_DURATION_S)?.unwrap_or_default(),
         },
+        Some(rate) => {
+            if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE) {
+                return Err(ToolError::new(format!(
+                    "invalid rate {rate}: must be above 0 and at most {MAX_RATE} requests/s"
+                )));
+            }
+            for (given, name) in [
+                (p.think_time, "think_time"),
+                (p.ramp_up_time, "ramp_up_time"),
+            ] {
+                if given.is_some() {
+                    return Err(ToolError::new(format!(
+                        "{name} applies to the closed model only; omit it with rate"
+                    )));
+                }
+            }
+            Load::Open {
+                rate,
+                max_connections: p.target_users.unwrap_or(DEFAULT_OPEN_CONNECTIONS),
+            }
+        }
+    };
+    Ok(Plan {
+        target,
+        load,
         stop: Stop {
             duration,
             requests: p.requests,
@@ -300,14 +385,18 @@ mod tests {
     #[test]
     fn endpoints_are_method_and_path() {
         assert_eq!(
-            endpoint("/books").unwrap(),
+            endpoint("/books", "GET").unwrap(),
             ("GET".to_owned(), "/books".to_owned())
         );
         assert_eq!(
-            endpoint("post /orders").unwrap(),
+            endpoint("post /orders", "GET").unwrap(),
             ("POST".to_owned(), "/orders".to_owned())
         );
-        assert!(endpoint("books").is_err());
+        assert_eq!(
+            endpoint("/orders", "PUT").unwrap(),
+            ("PUT".to_owned(), "/orders".to_owned())
+        );
+        assert!(endpoint("books", "GET").is_err());
     }
 
     #[test]
@@ -322,8 +411,48 @@ mod tests {
             json!({"server_url": url, "duration": 3600}),
             json!({"server_url": url, "requests": 0}),
             json!({"server_url": url, "endpoints": []}),
+            json!({"server_url": url, "rate": 0}),
+            json!({"server_url": url, "rate": 1e9}),
+            json!({"server_url": url, "rate": 10, "target_users": 500}),
+            json!({"server_url": url, "rate": 10, "think_time": 1}),
+            json!({"server_url": url, "method": "GET /x"}),
+            json!({"server_url": url, "headers": {"x-n": 1}}),
+            json!({"server_url": url, "headers": ["x"]}),
+            json!({"server_url": url, "body": "x".repeat(MAX_BODY_BYTES + 1)}),
         ] {
             assert!(plan(&args(bad.clone()), url).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_rate_makes_an_open_plan_and_requests_carry_method_headers_and_body() {
+        let url = "http://127.0.0.1:9/books";
+        let open = plan(
+            &args(
+                json!({"server_url": url, "rate": 250.5, "requests": 10, "method": "post",
+                         "headers": {"X-Team": "books"}, "body": {"title": "Dune"}}),
+            ),
+            url,
+        )
+        .unwrap();
+        assert_eq!(
+            open.load,
+            Load::Open {
+                rate: 250.5,
+                max_connections: DEFAULT_OPEN_CONNECTIONS
+            }
+        );
+        let (headers, body) = payload(&args(json!({"server_url": url,
+            "headers": {"X-Team": "books"}, "body": {"title": "Dune"}})))
+        .unwrap();
+        assert_eq!(body, br#"{"title":"Dune"}"#.to_vec());
+        assert!(headers.contains(&("Content-Type".to_owned(), "application/json".to_owned())));
+        let (headers, body) = payload(&args(json!({"server_url": url,
+            "headers": {"content-type": "text/plain"}, "body": "plain"})))
+        .unwrap();
+        assert_eq!(body, b"plain".to_vec());
+        assert_eq!(headers.len(), 1);
+        let closed = plan(&args(json!({"server_url": url, "target_users": 3})), url).unwrap();
+        assert!(matches!(closed.load, Load::Closed { users: 3, .. }));
     }
 }

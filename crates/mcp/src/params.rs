@@ -127,6 +127,46 @@ pub enum DataOperation {
     GetFaults,
     /// Remove the global delay and fault.
     ClearFaults,
+    /// Stateful mocks (`serve --stateful`): list the collections and their item counts.
+    ListCollections,
+    /// List the stored items of `collection`.
+    ListItems,
+    /// Show one item: `collection` and `item_key`.
+    GetItem,
+    /// Store `item` (a JSON object) at `collection`/`item_key`, replacing an item there;
+    /// the mock serves it at once (a GET on its URL returns it).
+    PutItem,
+    /// Remove the item at `collection`/`item_key`.
+    DeleteItem,
+    /// Remove every item of `collection`, or of every collection when it is absent.
+    ResetState,
+    /// Store the items of `seed` (an object of collection to list of items), replacing
+    /// stored items of the same id.
+    SeedState,
+    /// Auth emulation: show whether it is on and the configured credentials (masked).
+    GetAuth,
+    /// Turn auth emulation on with the credentials of `auth`: fields given replace the
+    /// current ones, the others stay (an empty list clears a kind, so any credential of
+    /// that kind passes); without `auth` it is turned on with the credentials it has.
+    SetAuth,
+    /// Turn auth emulation off; the credentials are kept for the next set_auth.
+    AuthOff,
+    /// Response cache (`serve --cache`): hits, misses, errors, entries and bytes per level.
+    CacheStats,
+    /// Empty the response cache (memory, and the shared Redis keys).
+    ClearCache,
+    /// Register `webhook` ({"url", "events", "secret", "headers", "description"}); the mock
+    /// POSTs every answered request matching an event to url.
+    AddWebhook,
+    /// List the webhooks (secrets and credential headers masked).
+    ListWebhooks,
+    /// Delete webhook `webhook_id` (its delivery history stays).
+    DeleteWebhook,
+    /// Send one test delivery to webhook `webhook_id` now and return its recorded attempt.
+    TestWebhook,
+    /// List delivery attempts, newest first: of webhook `webhook_id` if given, else of
+    /// all; filtered by `kind` and bounded by `limit`.
+    ListDeliveries,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -172,6 +212,46 @@ pub struct ManageMockData {
     /// remove_override: the override's id (from update_response or list_overrides).
     #[serde(default)]
     pub override_id: Option<u64>,
+    /// list_items / get_item / put_item / delete_item / reset_state: a collection's name as
+    /// list_collections shows it: the literal segments of its path joined by dots
+    /// ('books', 'shelves.books').
+    #[serde(default)]
+    pub collection: Option<String>,
+    /// get_item / put_item / delete_item: the item's id, as in its URL ("7"); an item of a
+    /// nested collection is keyed by its parents' values then its id ("2/7" for
+    /// /shelves/2/books/7).
+    #[serde(default)]
+    pub item_key: Option<String>,
+    /// put_item: the item, a JSON object ({"name": "Poetry"}), stored under item_key.
+    #[serde(default)]
+    pub item: Option<Value>,
+    /// seed_state: an object of collection to list of items, e.g. {"shelves": [{"id": 1,
+    /// "name": "Poetry"}]}; keys may also be a template ('/shelves/{shelfId}/books') or a
+    /// concrete path ('/shelves/2/books'). A seed that does not fit is refused whole.
+    #[serde(default)]
+    pub seed: Option<Value>,
+    /// set_auth: any of "api_keys" (list), "scheme_keys" (object of apiKey scheme name to
+    /// list), "bearer_tokens" (list), "basic" (list of "user:password"); kinds with nothing
+    /// configured accept any credential of that kind, and requests without an accepted
+    /// credential get 401 (or 403). Answers never show a secret.
+    #[serde(default)]
+    pub auth: Option<Value>,
+    /// add_webhook: {"url": "http://host/path", "events": ["create", "update", "delete",
+    /// "*", or "METHOD /path" such as "GET /books/{id}"], "secret": signs deliveries
+    /// (HMAC-SHA256), "headers": {name: value}, "description": text}. Loopback and private
+    /// destinations need the mock started with --webhooks-allow-private.
+    #[serde(default)]
+    pub webhook: Option<Value>,
+    /// delete_webhook / test_webhook / list_deliveries: a webhook's id (from add_webhook or
+    /// list_webhooks).
+    #[serde(default)]
+    pub webhook_id: Option<u64>,
+    /// list_deliveries: only "webhook" or "callback" deliveries.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// list_deliveries: most attempts returned, 1 to 1000. Default 50.
+    #[serde(default)]
+    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -270,6 +350,24 @@ pub struct RunLoadTest {
     /// A name saved with the run.
     #[serde(default)]
     pub label: Option<String>,
+    /// Open model instead of users: send this many requests per second on a fixed
+    /// timeline whatever the answers take (0 < rate <= 50000); latency counts from each
+    /// request's intended send time, so a slow server cannot hide its queueing
+    /// (coordinated omission corrected). target_users then caps the connections opened
+    /// (default 100); think_time and ramp_up_time do not apply.
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// HTTP method of the requests to server_url, and of endpoints given as '/path' only.
+    /// Default GET.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Headers sent with every request, as an object of name to string value.
+    #[serde(default)]
+    pub headers: Option<Value>,
+    /// Body sent with every request (at most 1 MiB): a JSON string is sent as text, any
+    /// other value as JSON with Content-Type application/json unless headers set one.
+    #[serde(default)]
+    pub body: Option<Value>,
     /// SQLite file (under an allowed directory) to save the run in, as `mockloop bench`
     /// does, for compare_test_runs; created if missing. Default: not saved.
     #[serde(default)]

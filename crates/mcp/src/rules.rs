@@ -1,5 +1,5 @@
 //! Changing a running mock through its admin API: `manage_mock_data` (overrides, scenarios,
-//! faults) and the scenario tools (`validate_scenario_config`, `deploy_scenario`,
+//! faults, stateful data, auth emulation, the response cache, webhooks) and the scenario tools (`validate_scenario_config`, `deploy_scenario`,
 //! `switch_scenario`, `list_active_scenarios`).
 
 use engine::runtime::Scenario;
@@ -127,8 +127,213 @@ pub async fn manage(shared: &Shared, p: ManageMockData) -> Result<Value, ToolErr
             admin::expect_ok("DELETE", format!("{base}/api/faults"), None).await?;
             json!({ "faults": null })
         }
+        _ => runtime(base, &p, op).await?,
     };
     Ok(json!({ "server": server_json(&mock), "operation": op, "result": result }))
+}
+
+/// The item path of `collection`/`key`, each segment of the key encoded on its own.
+fn item_url(base: &str, collection: &str, key: &str) -> Result<String, ToolError> {
+    let key = key.trim_matches('/');
+    if key.is_empty()
+        || key
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Err(ToolError::new(format!(
+            "invalid item_key '{key}': expected an id ('7'), or parent values then the id \
+             ('2/7')"
+        )));
+    }
+    let encoded: Vec<String> = key.split('/').map(segment).collect();
+    Ok(format!(
+        "{base}/api/state/{}/{}",
+        segment(collection),
+        encoded.join("/")
+    ))
+}
+
+/// A collection name, checked so it cannot name another admin route.
+fn collection<'a>(p: &'a ManageMockData, op: &str) -> Result<&'a str, ToolError> {
+    let name = require(&p.collection, "collection", op)?.trim();
+    if name.is_empty() || name.contains('/') || name == "seed" || name.starts_with('.') {
+        return Err(ToolError::new(format!(
+            "invalid collection '{name}': give a name as list_collections shows it ('books', \
+             'shelves.books')"
+        )));
+    }
+    Ok(name)
+}
+
+/// Explains a refusal by the feature being off on the mock.
+fn off_hint(err: ToolError, what: &str, flag: &str) -> ToolError {
+    if err.0.contains("HTTP 409") {
+        ToolError::new(format!(
+            "{}; {what} needs the mock started with {flag}",
+            err.0
+        ))
+    } else {
+        err
+    }
+}
+
+/// The operations on stateful resources, auth emulation, the response cache and webhooks.
+async fn runtime(base: &str, p: &ManageMockData, op: &str) -> Result<Value, ToolError> {
+    let state_off = |e| off_hint(e, "stateful data", "--stateful");
+    let cache_off = |e| off_hint(e, "the response cache", "--cache memory (or redis)");
+    let value = match p.operation {
+        DataOperation::ListCollections => {
+            let url = format!("{base}/api/state");
+            json!({ "state": admin::expect_ok("GET", url, None).await.map_err(state_off)? })
+        }
+        DataOperation::ListItems => {
+            let url = format!("{base}/api/state/{}", segment(collection(p, op)?));
+            json!({ "items": admin::expect_ok("GET", url, None).await.map_err(state_off)? })
+        }
+        DataOperation::GetItem => {
+            let key = require(&p.item_key, "item_key", op)?;
+            let url = item_url(base, collection(p, op)?, key)?;
+            json!({ "item": admin::expect_ok("GET", url, None).await.map_err(state_off)? })
+        }
+        DataOperation::PutItem => {
+            let key = require(&p.item_key, "item_key", op)?;
+            let item = require(&p.item, "item", op)?;
+            if !item.is_object() {
+                return Err(ToolError::new(
+                    "invalid item: expected a JSON object such as {\"name\": \"Poetry\"}",
+                ));
+            }
+            let url = item_url(base, collection(p, op)?, key)?;
+            let stored = admin::expect_ok("PUT", url, Some(item.clone()))
+                .await
+                .map_err(state_off)?;
+            json!({ "stored": stored })
+        }
+        DataOperation::DeleteItem => {
+            let key = require(&p.item_key, "item_key", op)?;
+            let name = collection(p, op)?;
+            let url = item_url(base, name, key)?;
+            admin::expect_ok("DELETE", url, None)
+                .await
+                .map_err(state_off)?;
+            json!({ "deleted": { "collection": name, "item_key": key } })
+        }
+        DataOperation::ResetState => {
+            let (url, scope) = match &p.collection {
+                Some(_) => {
+                    let name = collection(p, op)?;
+                    (format!("{base}/api/state/{}", segment(name)), json!(name))
+                }
+                None => (format!("{base}/api/state"), json!("every collection")),
+            };
+            let answer = admin::expect_ok("DELETE", url, None)
+                .await
+                .map_err(state_off)?;
+            json!({ "reset": scope, "answer": answer })
+        }
+        DataOperation::SeedState => {
+            let seed = require(&p.seed, "seed", op)?;
+            if !seed.is_object() {
+                return Err(ToolError::new(
+                    "invalid seed: expected an object of collection to list of items",
+                ));
+            }
+            let url = format!("{base}/api/state/seed");
+            json!({ "seeded": admin::expect_ok("POST", url, Some(seed.clone()))
+                .await
+                .map_err(state_off)? })
+        }
+        DataOperation::GetAuth => {
+            json!({ "auth": admin::expect_ok("GET", format!("{base}/api/auth"), None).await? })
+        }
+        DataOperation::SetAuth => {
+            let mut change = match &p.auth {
+                None => Map::new(),
+                Some(Value::Object(map)) => map.clone(),
+                Some(_) => {
+                    return Err(ToolError::new(
+                        "invalid auth: expected an object with api_keys, scheme_keys, \
+                         bearer_tokens or basic",
+                    ));
+                }
+            };
+            if change.contains_key("enabled") {
+                return Err(ToolError::new(
+                    "invalid auth: 'enabled' is set by the operation (set_auth turns auth \
+                     on, auth_off turns it off)",
+                ));
+            }
+            change.insert("enabled".to_owned(), Value::Bool(true));
+            let url = format!("{base}/api/auth");
+            json!({ "auth": admin::expect_ok("PUT", url, Some(Value::Object(change)))
+                .await
+                .map_err(|e| e.context("the auth settings were refused"))? })
+        }
+        DataOperation::AuthOff => {
+            let url = format!("{base}/api/auth");
+            json!({ "auth": admin::expect_ok("PUT", url, Some(json!({ "enabled": false })))
+                .await? })
+        }
+        DataOperation::CacheStats => {
+            let url = format!("{base}/api/cache");
+            json!({ "cache": admin::expect_ok("GET", url, None).await.map_err(cache_off)? })
+        }
+        DataOperation::ClearCache => {
+            let url = format!("{base}/api/cache");
+            json!({ "cleared": admin::expect_ok("DELETE", url, None)
+                .await
+                .map_err(cache_off)? })
+        }
+        DataOperation::AddWebhook => {
+            let webhook = require(&p.webhook, "webhook", op)?;
+            let url = format!("{base}/api/webhooks");
+            json!({ "webhook": admin::expect_ok("POST", url, Some(webhook.clone()))
+                .await
+                .map_err(|e| e.context("the webhook was refused"))? })
+        }
+        DataOperation::ListWebhooks => {
+            let url = format!("{base}/api/webhooks");
+            json!({ "webhooks": admin::expect_ok("GET", url, None).await? })
+        }
+        DataOperation::DeleteWebhook => {
+            let id = require(&p.webhook_id, "webhook_id", op)?;
+            admin::expect_ok("DELETE", format!("{base}/api/webhooks/{id}"), None).await?;
+            json!({ "deleted_webhook": id })
+        }
+        DataOperation::TestWebhook => {
+            let id = require(&p.webhook_id, "webhook_id", op)?;
+            let url = format!("{base}/api/webhooks/{id}/test");
+            json!({ "delivery": admin::expect_ok("POST", url, None).await? })
+        }
+        DataOperation::ListDeliveries => {
+            let query = {
+                let mut query = url::form_urlencoded::Serializer::new(String::new());
+                if let Some(kind) = &p.kind {
+                    query.append_pair("kind", kind);
+                }
+                if let Some(limit) = p.limit {
+                    query.append_pair("limit", &limit.to_string());
+                }
+                query.finish()
+            };
+            let path = match p.webhook_id {
+                Some(id) => format!("{base}/api/webhooks/{id}/deliveries"),
+                None => format!("{base}/api/deliveries"),
+            };
+            let url = if query.is_empty() {
+                path
+            } else {
+                format!("{path}?{query}")
+            };
+            json!({ "deliveries": admin::expect_ok("GET", url, None).await? })
+        }
+        _ => {
+            return Err(ToolError::new(format!(
+                "operation '{op}' is not a runtime control"
+            )));
+        }
+    };
+    Ok(value)
 }
 
 /// Stores a scenario; with `replace`, one of the same name is replaced instead of refused.
@@ -391,6 +596,19 @@ pub async fn list_active(shared: &Shared, p: ListActiveScenarios) -> Result<Valu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn item_keys_are_encoded_per_segment_and_empty_segments_refused() {
+        let base = "http://127.0.0.1:9";
+        assert_eq!(
+            item_url(base, "shelves.books", "2/a b").unwrap(),
+            "http://127.0.0.1:9/api/state/shelves.books/2/a%20b"
+        );
+        assert!(item_url(base, "books", "../x").is_err());
+        assert!(item_url(base, "books", "./7").is_err());
+        assert!(item_url(base, "books", "").is_err());
+        assert!(item_url(base, "books", "2//7").is_err());
+    }
 
     #[test]
     fn scenario_endpoints_are_checked_against_served_operations() {

@@ -683,3 +683,323 @@ async fn spec_urls_are_fetched_within_limits_and_secrets_stay_out_of_results() {
     assert!(!logs.to_string().contains("s3cret"));
     client.cancel().await.unwrap();
 }
+
+/// Status and JSON body of a request to the mock API with extra headers.
+fn send(base: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut request = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{base}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut resp = support::agent()
+        .run(request.body(Vec::new()).expect("request"))
+        .expect("mock answers");
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn manage(client: &Client, admin: &str, operation: &str, args: Value) -> Value {
+    let mut all = json!({ "server_url": admin, "operation": operation });
+    for (k, v) in args.as_object().unwrap() {
+        all[k] = v.clone();
+    }
+    ok(client, "manage_mock_data", all).await["result"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manage_mock_data_seeds_and_changes_the_state_a_stateful_mock_serves() {
+    let mock = Mock::start(
+        &support::workspace_root().join("examples/shelves.yaml"),
+        &["--stateful"],
+    );
+    let work = tempfile::tempdir().unwrap();
+    let client = connect(work.path(), &[]).await;
+    let admin = mock.admin.as_str();
+
+    assert_eq!(get(&mock.api, "/shelves/7").0, 404);
+    let seeded = manage(
+        &client,
+        admin,
+        "seed_state",
+        json!({ "seed": { "shelves": [{ "id": 7, "name": "Poetry" }] } }),
+    )
+    .await;
+    assert!(seeded["seeded"].is_object(), "{seeded}");
+    let (status, served) = get(&mock.api, "/shelves/7");
+    assert_eq!(status, 200);
+    assert_eq!(served["name"], "Poetry");
+
+    let collections = manage(&client, admin, "list_collections", json!({})).await;
+    assert!(collections.to_string().contains("shelves"), "{collections}");
+    let stored = manage(
+        &client,
+        admin,
+        "put_item",
+        json!({ "collection": "shelves", "item_key": "8", "item": { "name": "Prose" } }),
+    )
+    .await;
+    assert_eq!(stored["stored"]["value"]["name"], "Prose", "{stored}");
+    assert_eq!(get(&mock.api, "/shelves/8").1["name"], "Prose");
+    let item = manage(
+        &client,
+        admin,
+        "get_item",
+        json!({ "collection": "shelves", "item_key": "7" }),
+    )
+    .await;
+    assert_eq!(item["item"]["value"]["name"], "Poetry", "{item}");
+    let items = manage(
+        &client,
+        admin,
+        "list_items",
+        json!({ "collection": "shelves" }),
+    )
+    .await;
+    assert!(items["items"].to_string().contains("Prose"), "{items}");
+
+    manage(
+        &client,
+        admin,
+        "delete_item",
+        json!({ "collection": "shelves", "item_key": "8" }),
+    )
+    .await;
+    assert_eq!(get(&mock.api, "/shelves/8").0, 404);
+    manage(
+        &client,
+        admin,
+        "reset_state",
+        json!({ "collection": "shelves" }),
+    )
+    .await;
+    assert_eq!(get(&mock.api, "/shelves/7").0, 404);
+
+    // Bad input is named before anything is sent.
+    let err = tool_error(
+        &client,
+        "manage_mock_data",
+        json!({ "server_url": admin, "operation": "get_item", "collection": "shelves" }),
+    )
+    .await;
+    assert!(err.contains("needs item_key"), "{err}");
+    let err = tool_error(
+        &client,
+        "manage_mock_data",
+        json!({ "server_url": admin, "operation": "get_item", "collection": "shelves",
+                "item_key": "../auth" }),
+    )
+    .await;
+    assert!(err.contains("invalid item_key"), "{err}");
+    client.cancel().await.ok();
+
+    // A mock without --stateful refuses, and the tool says which flag is missing.
+    let plain = Mock::start(&example_spec(), &[]);
+    let client = connect(work.path(), &[]).await;
+    let err = tool_error(
+        &client,
+        "manage_mock_data",
+        json!({ "server_url": plain.admin, "operation": "list_collections" }),
+    )
+    .await;
+    assert!(err.contains("--stateful"), "{err}");
+    client.cancel().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manage_mock_data_sets_auth_without_echoing_secrets_and_reads_the_cache() {
+    let secure = support::workspace_root().join("crates/mockloop/tests/data/secure.yaml");
+    let mock = Mock::start(&secure, &["--cache", "memory"]);
+    let work = tempfile::tempdir().unwrap();
+    let client = connect(work.path(), &[]).await;
+    let admin = mock.admin.as_str();
+
+    assert_eq!(send(&mock.api, "GET", "/v1/orders", &[]).0, 200);
+    let set = manage(
+        &client,
+        admin,
+        "set_auth",
+        json!({ "auth": { "bearer_tokens": ["t-789-secret"] } }),
+    )
+    .await;
+    assert!(!set.to_string().contains("t-789-secret"), "{set}");
+    assert_eq!(set["auth"]["enabled"], true, "{set}");
+    assert_eq!(send(&mock.api, "GET", "/v1/orders", &[]).0, 401);
+    let bearer = [("authorization", "Bearer t-789-secret")];
+    assert_eq!(send(&mock.api, "GET", "/v1/orders", &bearer).0, 200);
+    let shown = manage(&client, admin, "get_auth", json!({})).await;
+    assert!(!shown.to_string().contains("t-789-secret"), "{shown}");
+    let off = manage(&client, admin, "auth_off", json!({})).await;
+    assert_eq!(off["auth"]["enabled"], false, "{off}");
+    assert_eq!(send(&mock.api, "GET", "/v1/orders", &[]).0, 200);
+
+    // The cache: stats count what the mock served, clear empties it.
+    for _ in 0..2 {
+        send(&mock.api, "GET", "/v1/items/5", &[]);
+    }
+    let stats = manage(&client, admin, "cache_stats", json!({})).await;
+    assert_eq!(stats["cache"]["backend"], "memory", "{stats}");
+    let memory = &stats["cache"]["memory"];
+    let seen = memory["hits"].as_u64().unwrap() + memory["misses"].as_u64().unwrap();
+    assert!(seen >= 2, "{stats}");
+    let entries = memory["entries"].as_u64().unwrap();
+    assert!(entries >= 1, "{stats}");
+    let cleared = manage(&client, admin, "clear_cache", json!({})).await;
+    assert_eq!(cleared["cleared"]["memory_entries"], entries, "{cleared}");
+    let stats = manage(&client, admin, "cache_stats", json!({})).await;
+    assert_eq!(stats["cache"]["memory"]["entries"], 0, "{stats}");
+    client.cancel().await.ok();
+}
+
+/// A receiver on 127.0.0.1 port 0 that answers every request 200 and counts them.
+fn start_receiver() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind receiver");
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            seen.fetch_add(1, Ordering::SeqCst);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manage_mock_data_adds_a_webhook_that_delivers_and_lists_its_deliveries() {
+    let (receiver, received) = start_receiver();
+    let mock = Mock::start(&example_spec(), &["--webhooks-allow-private"]);
+    let work = tempfile::tempdir().unwrap();
+    let client = connect(work.path(), &[]).await;
+    let admin = mock.admin.as_str();
+
+    let added = manage(
+        &client,
+        admin,
+        "add_webhook",
+        json!({ "webhook": { "url": receiver, "events": ["GET /books/{id}"],
+                             "secret": "hook-secret-1" } }),
+    )
+    .await;
+    assert!(!added.to_string().contains("hook-secret-1"), "{added}");
+    let id = added["webhook"]["id"].as_u64().expect("webhook id");
+    let listed = manage(&client, admin, "list_webhooks", json!({})).await;
+    assert_eq!(listed["webhooks"][0]["url"], receiver, "{listed}");
+
+    assert_eq!(get(&mock.api, "/books/1").0, 200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let deliveries = loop {
+        let listed = manage(
+            &client,
+            admin,
+            "list_deliveries",
+            json!({ "webhook_id": id, "kind": "webhook", "limit": 10 }),
+        )
+        .await;
+        let done = listed["deliveries"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|a| a["outcome"] == "delivered"));
+        if done || Instant::now() > deadline {
+            break listed;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        deliveries["deliveries"][0]["outcome"] == "delivered",
+        "{deliveries}"
+    );
+    assert!(received.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+
+    let tested = manage(&client, admin, "test_webhook", json!({ "webhook_id": id })).await;
+    assert_eq!(tested["delivery"]["outcome"], "delivered", "{tested}");
+    manage(
+        &client,
+        admin,
+        "delete_webhook",
+        json!({ "webhook_id": id }),
+    )
+    .await;
+    let listed = manage(&client, admin, "list_webhooks", json!({})).await;
+    assert_eq!(listed["webhooks"], json!([]), "{listed}");
+    client.cancel().await.ok();
+
+    // Without --webhooks-allow-private the server's guard refuses loopback, and says so.
+    let guarded = Mock::start(&example_spec(), &[]);
+    let client = connect(work.path(), &[]).await;
+    let err = tool_error(
+        &client,
+        "manage_mock_data",
+        json!({ "server_url": guarded.admin, "operation": "add_webhook",
+                "webhook": { "url": receiver, "events": ["*"] } }),
+    )
+    .await;
+    assert!(err.contains("the webhook was refused"), "{err}");
+    client.cancel().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_load_test_offers_an_open_rate_with_method_headers_and_body() {
+    let mock = Mock::start(&example_spec(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let client = connect(work.path(), &[]).await;
+
+    let result = ok(
+        &client,
+        "run_load_test",
+        json!({ "server_url": format!("{}/books", mock.api), "rate": 200, "requests": 40,
+                "method": "POST", "headers": { "X-Load": "open" },
+                "body": { "isbn": "978-0441172719", "title": "Dune", "genre": "fiction",
+                          "price": 9.99, "authorId": 1 } }),
+    )
+    .await;
+    let report = &result["report"];
+    assert_eq!(report["settings"]["model"], "open", "{report}");
+    assert_eq!(report["settings"]["rate"], 200.0, "{report}");
+    assert_eq!(report["requests"], 40, "{report}");
+    let posts = logged_total(
+        &client,
+        &mock.admin,
+        json!({ "method": "POST", "path_pattern": "/books" }),
+        40,
+    )
+    .await;
+    assert_eq!(posts, 40);
+    let created = logged_total(
+        &client,
+        &mock.admin,
+        json!({ "method": "POST", "status": "201" }),
+        40,
+    )
+    .await;
+    assert_eq!(created, 40, "the JSON body was sent and accepted");
+
+    let err = tool_error(
+        &client,
+        "run_load_test",
+        json!({ "server_url": mock.api, "rate": 100, "think_time": 1 }),
+    )
+    .await;
+    assert!(err.contains("think_time"), "{err}");
+    client.cancel().await.ok();
+}
