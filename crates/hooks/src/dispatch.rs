@@ -17,7 +17,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use url::Url;
 
 use crate::callback::{self, Prepared};
-use crate::event::{Events, Seen};
+use crate::event::{self, Events, Seen};
 use crate::guard::{self, GuardError};
 use crate::retry::{Backoff, retryable_status};
 use crate::{DELIVERY_HEADER, EVENT_HEADER, expr, sign};
@@ -170,6 +170,9 @@ pub struct Hooks {
     changes: tokio::sync::Mutex<()>,
     /// Rate limit of the "queue full" warning.
     last_drop_warning: Mutex<Option<Instant>>,
+    /// The description's route templates, parameter names blanked, to refuse an event
+    /// naming a template it does not declare.
+    templates: Vec<String>,
 }
 
 impl std::fmt::Debug for Hooks {
@@ -265,6 +268,11 @@ impl Hooks {
             store: store.clone(),
             changes: tokio::sync::Mutex::new(()),
             last_drop_warning: Mutex::new(None),
+            templates: api
+                .operations
+                .iter()
+                .map(|op| event::blank_names(&op.path))
+                .collect(),
         });
         let mut hooks_list = Vec::new();
         for stored in store.webhooks()? {
@@ -384,6 +392,26 @@ impl Hooks {
             field: "events",
             detail,
         })?;
+        // A template the description does not declare could never fire (an override is
+        // refused the same way); concrete paths and globs are left as they are.
+        for text in &new.events {
+            let Some((_, path)) = text.trim().split_once(char::is_whitespace) else {
+                continue;
+            };
+            let path = path.trim();
+            if path.contains('{')
+                && !path.contains(['*', '?', '['])
+                && !self.templates.contains(&event::blank_names(path))
+            {
+                return Err(HookError::Invalid {
+                    field: "events",
+                    detail: format!(
+                        "event '{}': route template '{path}' is not declared by the description",
+                        text.trim()
+                    ),
+                });
+            }
+        }
         header_map(&new.headers)?;
         if new.secret.as_deref() == Some("") {
             return Err(HookError::Invalid {

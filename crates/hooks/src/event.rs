@@ -91,7 +91,7 @@ pub struct Events {
 }
 
 /// Blanks parameter names: `/books/{id}` and `/books/{bookId}` are the same route.
-fn blank_names(template: &str) -> String {
+pub(crate) fn blank_names(template: &str) -> String {
     let mut out = String::with_capacity(template.len());
     let mut in_name = false;
     for c in template.chars() {

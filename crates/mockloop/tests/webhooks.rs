@@ -493,6 +493,36 @@ fn private_destinations_need_the_allow_flag() {
     assert!(receiver.received().is_empty());
 }
 
+/// Found by a fresh-user run: an event naming a route template the description does not
+/// declare was accepted, though it could never fire.
+#[test]
+fn an_event_naming_an_undeclared_template_is_refused() {
+    let receiver = Receiver::start(&[]);
+    let mock = Mock::start(&example_spec(), &["--webhooks-allow-private"]);
+    let (status, problem) = admin(
+        &mock,
+        "POST",
+        "/api/webhooks",
+        Some(json!({ "url": receiver.url, "events": ["GET /nope/{x}"] })),
+    );
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["field"], "events", "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("route template '/nope/{x}' is not declared"),
+        "{problem}"
+    );
+    let (status, _) = admin(
+        &mock,
+        "POST",
+        "/api/webhooks",
+        Some(json!({ "url": receiver.url, "events": ["GET /books/{isbn}", "GET /nope/*"] })),
+    );
+    assert_eq!(status, 201);
+}
+
 #[test]
 fn a_name_resolving_to_loopback_is_checked_and_delivered_to_the_checked_address() {
     let receiver = Receiver::start(&[]);

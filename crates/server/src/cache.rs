@@ -6,8 +6,8 @@
 //! cached. The key is the method, path, sorted query, `Accept`, `Content-Type` and
 //! `Prefer` (which picks the response), under a fingerprint of the description and seed.
 //!
-//! Redis keys are `{prefix}:body:{key}` with a TTL. Invalidation clears memory and
-//! deletes every `{prefix}:body:*` key, so every instance on the same prefix sees it.
+//! Redis keys are `{prefix}:body:{sha256 of key}` with a TTL. Invalidation clears memory
+//! and deletes every `{prefix}:body:*` key, so every instance on the same prefix sees it.
 //! A Redis that fails or is slow never fails a request: the body is generated, the error
 //! counted, a warning logged at most every ten seconds, and Redis is left alone for a
 //! second before it is tried again.
@@ -311,8 +311,15 @@ impl ResponseCache {
         );
     }
 
+    /// The Redis key of a cache key: its SHA-256, so that a long query or header makes no
+    /// long key and no key carries request text.
     fn redis_key(&self, key: &str) -> String {
-        format!("{}:body:{key}", self.config.prefix)
+        use sha2::Digest as _;
+        format!(
+            "{}:body:{:x}",
+            self.config.prefix,
+            sha2::Sha256::digest(key)
+        )
     }
 
     /// Drops every entry after a rule change: memory now, Redis on a task of its own.
