@@ -512,6 +512,30 @@ fn a_reset_keeps_other_descriptions_items_and_listings_come_in_pages() {
     assert_eq!(page["items"][0]["value"]["name"], "b", "{page}");
     let (status, _) = admin(&mock, "GET", "/api/state/shelves?limit=0", None);
     assert_eq!(status, 400);
+    // A body naming another id than its path is refused, not silently overwritten. (The
+    // mock's own PUT already refuses an `id` here: the description's body has no such
+    // field.)
+    let (status, problem) = admin(
+        &mock,
+        "PUT",
+        "/api/state/shelves/2",
+        Some(json!({"id": 3, "name": "x"})),
+    );
+    assert_eq!(status, 400, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the body's 'id' is 3, but the item's id in the path is '2'"),
+        "{problem}"
+    );
+    let (status, body) = admin(
+        &mock,
+        "PUT",
+        "/api/state/shelves/2",
+        Some(json!({"id": 2, "name": "b"})),
+    );
+    assert_eq!(status, 200, "{body}");
     assert!(mock.stop().success(), "{}", mock.stderr_text());
 
     // The bookshop's collections are others; resetting them leaves the shelves alone.

@@ -183,6 +183,9 @@ impl Engine {
                     .declares(op, 201)
                     .then(|| self.state_frame(op, Some(201), accept))
                     .flatten();
+                if let Err(err) = state.check_body_id(c, &id, &item) {
+                    return Some(state_problem(&err));
+                }
                 let (stored, created) = state.upsert(c, scope, &id, item);
                 match (created, created_frame) {
                     (true, Some(created_frame)) => created_frame.with_body(stored.bytes.clone()),

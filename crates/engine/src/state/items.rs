@@ -356,6 +356,27 @@ impl Resources {
         Ok((key, stored))
     }
 
+    /// Refuses a replacement whose body names another id than its path: the mock would
+    /// otherwise keep one and drop the other in silence.
+    pub(crate) fn check_body_id(
+        &self,
+        c: usize,
+        id: &str,
+        item: &Map<String, Value>,
+    ) -> Result<(), StateError> {
+        let collection = self.collection(c);
+        match item.get(&collection.id_field) {
+            None | Some(Value::Null) => Ok(()),
+            Some(given) if id_key(given).map(|k| collection.key_of(&k)).as_deref() == Some(id) => {
+                Ok(())
+            }
+            Some(given) => Err(StateError::Invalid(format!(
+                "the body's '{}' is {given}, but the item's id in the path is '{id}'",
+                collection.id_field
+            ))),
+        }
+    }
+
     /// Creates or replaces the item `id` with `item`, its id field set to `id`; true when
     /// created.
     pub(crate) fn upsert(
@@ -543,6 +564,7 @@ impl Resources {
                 "an item must be a JSON object".to_owned(),
             ));
         };
+        self.check_body_id(c, &id, &item)?;
         let path = self.collection(c).item_path(&scope, &id);
         let (stored, created) = self.upsert(c, scope, &id, item);
         Ok((
