@@ -162,8 +162,9 @@ fn finish(outcome: Result<Value, ToolError>) -> Result<CallToolResult, McpError>
             Ok(CallToolResult::structured(value))
         }
         Err(err) => {
-            tracing::info!(cause = %err.0, "tool call failed");
-            Ok(CallToolResult::error(vec![ContentBlock::text(err.0)]))
+            let text = safety::redact_text(&err.0);
+            tracing::info!(cause = %text, "tool call failed");
+            Ok(CallToolResult::error(vec![ContentBlock::text(text)]))
         }
     }
 }
@@ -450,17 +451,28 @@ impl Shared {
     }
 }
 
-/// Serves MCP on stdin/stdout until the client closes it; stops the mocks it started.
-pub async fn serve_stdio(settings: Settings) -> Result<()> {
+/// Serves MCP on stdin/stdout until the client closes it or `shutdown` resolves (a
+/// signal); stops the mocks it started either way.
+pub async fn serve_stdio(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let shared = Shared::new(settings);
     let service = MockloopMcp::new(shared.clone())
         .serve(rmcp::transport::stdio())
         .await
         .context("cannot start the MCP session on stdio")?;
-    let outcome = service.waiting().await;
+    let outcome = tokio::select! {
+        outcome = service.waiting() => outcome
+            .map(drop)
+            .context("the MCP session ended with an error"),
+        () = shutdown => {
+            tracing::info!("stopping on a signal");
+            Ok(())
+        }
+    };
     stop_started(&shared).await;
-    outcome.context("the MCP session ended with an error")?;
-    Ok(())
+    outcome
 }
 
 /// Serves MCP over streamable HTTP at `/mcp` on `listener` until `shutdown` resolves;

@@ -221,7 +221,16 @@ fn db_path(shared: &Shared, raw: &str) -> Result<PathBuf, ToolError> {
         &shared.settings.allow_dirs,
         "db_path directory",
     )?;
-    Ok(dir.join(file))
+    let joined = dir.join(file);
+    // An existing entry is checked itself: a link in an allowed directory may lead out.
+    if std::fs::symlink_metadata(&joined).is_ok() {
+        return safety::allowed_file(
+            &joined.to_string_lossy(),
+            &shared.settings.allow_dirs,
+            "db_path",
+        );
+    }
+    Ok(joined)
 }
 
 fn save(db: &Path, report: &Report) -> Result<i64, ToolError> {

@@ -148,10 +148,54 @@ pub fn redact_query(query: &str) -> String {
         .join("&")
 }
 
+/// A URL or path as text without its secrets: user info (`user:pw@`) dropped and the
+/// query's credential-like parameters redacted.
+fn redact_url(token: &str) -> String {
+    let mut out = token.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let rest = &out[scheme_end + 3..];
+        let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        if let Some(at) = rest[..host_end].rfind('@') {
+            out.replace_range(scheme_end + 3..scheme_end + 3 + at + 1, "");
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let end = out[q + 1..].find('#').map_or(out.len(), |f| q + 1 + f);
+        let redacted = redact_query(&out[q + 1..end]);
+        out.replace_range(q + 1..end, &redacted);
+    }
+    out
+}
+
+/// Free text (an error message, a report's target) with the secrets of every URL or path
+/// in it removed, as [`redact_url`] does.
+pub fn redact_text(text: &str) -> String {
+    if !text.contains("://") && !text.contains('?') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut token = String::new();
+    for c in text.chars() {
+        if c.is_whitespace() || matches!(c, '\'' | '"' | '(' | ')' | '<' | '>' | '`') {
+            out.push_str(&redact_url(&token));
+            token.clear();
+            out.push(c);
+        } else {
+            token.push(c);
+        }
+    }
+    out.push_str(&redact_url(&token));
+    out
+}
+
 /// Walks a JSON value and replaces the values of credential-like keys; `query` strings of
-/// logged requests are redacted parameter by parameter.
+/// logged requests are redacted parameter by parameter, and URLs in other strings lose
+/// their user info and credential-like query parameters.
 pub fn redact_value(value: &mut Value) {
     match value {
+        Value::String(text) if text.contains("://") || text.contains('?') => {
+            *text = redact_text(text);
+        }
         Value::Object(map) => {
             for (key, item) in map.iter_mut() {
                 if key == "query" {
@@ -170,6 +214,33 @@ pub fn redact_value(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(redact_value),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    /// Found by a fresh-user run: a load test's target, and error messages, echoed query
+    /// credentials and the user info of URLs.
+    #[test]
+    fn urls_in_text_lose_their_secrets() {
+        assert_eq!(
+            redact_text("GET http://127.0.0.1:9/api/shelves?api_key=S&page=2&token=T"),
+            "GET http://127.0.0.1:9/api/shelves?api_key=[redacted]&page=2&token=[redacted]"
+        );
+        assert_eq!(
+            redact_text("cannot fetch 'http://user:pw@127.0.0.1:8/s.yaml': too large"),
+            "cannot fetch 'http://127.0.0.1:8/s.yaml': too large"
+        );
+        assert_eq!(
+            redact_text("/books?token=abc#x"),
+            "/books?token=[redacted]#x"
+        );
+        assert_eq!(redact_text("no url here"), "no url here");
+        let mut value = serde_json::json!({ "target": "http://h/p?api_key=1", "n": 2 });
+        redact_value(&mut value);
+        assert_eq!(value["target"], "http://h/p?api_key=[redacted]");
     }
 }
 

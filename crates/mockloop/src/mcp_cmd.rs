@@ -32,7 +32,7 @@ pub fn run(args: McpArgs) -> Result<ExitCode> {
         match http {
             None => {
                 tracing::info!("serving MCP on stdio");
-                mcp::serve_stdio(settings).await
+                mcp::serve_stdio(settings, shutdown_signal()).await
             }
             Some(addr) => serve_http(addr, settings).await,
         }

@@ -1003,3 +1003,87 @@ async fn run_load_test_offers_an_open_rate_with_method_headers_and_body() {
     assert!(err.contains("think_time"), "{err}");
     client.cancel().await.ok();
 }
+
+/// Found by a fresh-user run: stopped by SIGTERM (or Ctrl-C), the stdio server left the
+/// mocks it had started running; only a closed stdin stopped them.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_stops_the_mocks_the_stdio_server_started() {
+    let work = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(example_spec(), work.path().join("bookshop.yaml")).expect("copy spec");
+    let dir = work.path().to_path_buf();
+    let (transport, _) =
+        TokioChildProcess::builder(tokio::process::Command::new(bin()).configure(move |cmd| {
+            cmd.arg("mcp").current_dir(&dir).env_remove("MOCKLOOP_LOG");
+        }))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mockloop mcp");
+    let pid = transport.id().expect("pid");
+    let client = ().serve(transport).await.expect("MCP session");
+    let generated = ok(
+        &client,
+        "generate_mock_api",
+        json!({ "spec_url_or_path": "bookshop.yaml", "output_dir_name": "sig", "start": true }),
+    )
+    .await;
+    let admin = generated["admin_url"].as_str().unwrap().to_owned();
+    assert_eq!(get(&admin, "/health").0, 200);
+
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while support::agent()
+        .get(&format!("{admin}/health"))
+        .call()
+        .is_ok()
+    {
+        assert!(Instant::now() < deadline, "the started mock still runs");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Found by a fresh-user run: `run_load_test` saved its run through a link in an allowed
+/// directory to a database outside them (only the directory was checked), and echoed
+/// query credentials of its target in the report.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_load_test_keeps_to_allowed_files_and_redacts_its_target() {
+    let mock = Mock::start(&example_spec(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("runs.db");
+    std::fs::write(&target, b"").unwrap();
+    std::os::unix::fs::symlink(&target, work.path().join("link.db")).unwrap();
+    let client = connect(work.path(), &[]).await;
+    let refused = tool_error(
+        &client,
+        "run_load_test",
+        json!({ "server_url": mock.api, "requests": 3, "db_path": "link.db" }),
+    )
+    .await;
+    assert!(
+        refused.contains("outside the allowed directories"),
+        "{refused}"
+    );
+    assert_eq!(
+        std::fs::metadata(&target).unwrap().len(),
+        0,
+        "nothing written"
+    );
+
+    let ran = ok(
+        &client,
+        "run_load_test",
+        json!({ "server_url": format!("{}/books?api_key=SEKRIT&page=1", mock.api),
+                "requests": 3 }),
+    )
+    .await;
+    let text = ran.to_string();
+    assert!(!text.contains("SEKRIT"), "{text}");
+    assert!(text.contains("api_key=[redacted]&page=1"), "{text}");
+    client.cancel().await.unwrap();
+}
