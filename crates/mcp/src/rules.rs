@@ -1,6 +1,7 @@
 //! Changing a running mock through its admin API: `manage_mock_data` (overrides, scenarios,
-//! faults, stateful data, auth emulation, the response cache, webhooks) and the scenario tools (`validate_scenario_config`, `deploy_scenario`,
-//! `switch_scenario`, `list_active_scenarios`).
+//! faults, stateful data, auth emulation, the response cache, webhooks) and the scenario
+//! tools (`validate_scenario_config`, `deploy_scenario`, `switch_scenario`,
+//! `list_active_scenarios`).
 
 use engine::runtime::Scenario;
 use serde_json::{Map, Value, json};

@@ -51,7 +51,8 @@ impl Admin {
             return Err(CallError::Refused {
                 status: 413,
                 detail: format!(
-                    "the request body is {} bytes; the admin API takes at most {} bytes                      (split the seed or the file)",
+                    "the request body is {} bytes; the admin API takes at most {} bytes \
+                     (split the seed or the file)",
                     body.len(),
                     server::ADMIN_BODY_LIMIT
                 ),

@@ -4,10 +4,9 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::{Value, json};
-use support::{Mock, bin, workspace_root};
+use support::{Mock, workspace_root};
 
 fn spec() -> PathBuf {
     workspace_root().join("crates/mockloop/tests/data/secure.yaml")
@@ -40,16 +39,7 @@ fn status(mock: &Mock, path: &str, headers: &[(&str, &str)]) -> u16 {
 }
 
 fn admin(mock: &Mock, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let request = ureq::http::Request::builder()
-        .method(method)
-        .uri(format!("{}{}", mock.admin, path))
-        .header("content-type", "application/json")
-        .body(body.map(|b| b.to_string()).unwrap_or_default())
-        .expect("request");
-    let mut resp = mock.agent().run(request).expect("admin call");
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().expect("admin body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    mock.admin_call(method, path, body)
 }
 
 fn challenges(headers: &ureq::http::HeaderMap) -> Vec<String> {
@@ -62,17 +52,7 @@ fn challenges(headers: &ureq::http::HeaderMap) -> Vec<String> {
 
 /// `mockloop auth ARGS --admin URL`: exit code, stdout, stderr.
 fn auth_cli(mock: &Mock, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(bin())
-        .arg("auth")
-        .args(args)
-        .args(["--admin", &mock.admin])
-        .output()
-        .expect("run mockloop auth");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    mock.cli(&[&["auth"], args].concat())
 }
 
 #[test]

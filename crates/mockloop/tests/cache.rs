@@ -42,16 +42,7 @@ fn mark(mock: &Mock, path: &str, headers: &[(&str, &str)]) -> String {
 }
 
 fn admin(mock: &Mock, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let request = ureq::http::Request::builder()
-        .method(method)
-        .uri(format!("{}{}", mock.admin, path))
-        .header("content-type", "application/json")
-        .body(body.map(|b| b.to_string()).unwrap_or_default())
-        .expect("request");
-    let mut resp = mock.agent().run(request).expect("admin call");
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().expect("admin body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    mock.admin_call(method, path, body)
 }
 
 fn prometheus(mock: &Mock) -> String {

@@ -33,19 +33,7 @@ fn get(mock: &Mock, path: &str) -> (u16, Value) {
 
 /// A call to the admin API with an optional JSON body: status and JSON answer.
 fn admin(mock: &Mock, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let request = ureq::http::Request::builder()
-        .method(method)
-        .uri(format!("{}{}", mock.admin, path))
-        .header("content-type", "application/json")
-        .body(body.map(|b| b.to_string()).unwrap_or_default())
-        .expect("request");
-    let mut resp = mock
-        .agent()
-        .run(request)
-        .unwrap_or_else(|err| panic!("admin {method} {path}: {err}\n{}", mock.stderr_text()));
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().expect("admin body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    mock.admin_call(method, path, body)
 }
 
 /// The newest logged request, once the log holds `count` rows.

@@ -60,16 +60,7 @@ fn admin(mock: &Mock, method: &str, path: &str, body: Option<Value>) -> (u16, Va
 
 /// Runs `mockloop ARGS --admin <mock>`: exit code, stdout and stderr.
 fn cli(mock: &Mock, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(bin())
-        .args(args)
-        .args(["--admin", &mock.admin])
-        .output()
-        .expect("run mockloop");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    mock.cli(args)
 }
 
 fn ids(list: &Value) -> Vec<i64> {

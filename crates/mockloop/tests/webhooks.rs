@@ -7,14 +7,13 @@ mod support;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use support::{Mock, bin, example_spec};
+use support::{Mock, example_spec};
 
 const NEW_BOOK: &str =
     r#"{"isbn":"978-0141182803","title":"Dune","genre":"fiction","price":9.5,"authorId":11}"#;
@@ -134,19 +133,7 @@ fn serve_one(stream: TcpStream, sink: &Mutex<Vec<Received>>, script: &Mutex<VecD
 
 /// A call to the admin API: status and JSON answer.
 fn admin(mock: &Mock, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let request = ureq::http::Request::builder()
-        .method(method)
-        .uri(format!("{}{}", mock.admin, path))
-        .header("content-type", "application/json")
-        .body(body.map(|b| b.to_string()).unwrap_or_default())
-        .expect("request");
-    let mut resp = mock
-        .agent()
-        .run(request)
-        .unwrap_or_else(|err| panic!("admin {method} {path}: {err}\n{}", mock.stderr_text()));
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().expect("admin body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    mock.admin_call(method, path, body)
 }
 
 /// A request to the mock API with a JSON body; the status.
@@ -347,17 +334,7 @@ fn a_receiver_that_keeps_failing_is_given_up_after_the_attempts() {
 }
 
 fn cli(mock: &Mock, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(bin())
-        .arg("webhook")
-        .args(args)
-        .args(["--admin", &mock.admin])
-        .output()
-        .expect("run mockloop webhook");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    mock.cli(&[&["webhook"], args].concat())
 }
 
 #[test]

@@ -145,6 +145,46 @@ impl Mock {
         serde_json::from_str(&text).expect("admin JSON")
     }
 
+    /// A call to the admin API with an optional JSON body: status and JSON answer (null
+    /// when the answer is not JSON).
+    pub fn admin_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{}", self.admin, path))
+            .header("content-type", "application/json")
+            .body(body.map(|b| b.to_string()).unwrap_or_default())
+            .expect("request");
+        let mut resp = self
+            .agent
+            .run(request)
+            .unwrap_or_else(|err| panic!("admin {method} {path}: {err}\n{}", self.stderr_text()));
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().expect("admin body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Runs `mockloop ARGS --admin <this mock>`: exit code, stdout and stderr.
+    pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(bin())
+            .args(args)
+            .args(["--admin", &self.admin])
+            .output()
+            .expect("run mockloop");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// Polls the admin API until the log holds `expected` rows, or the deadline passes;
     /// returns the last count seen.
     pub fn wait_for_logged(&self, expected: u64) -> u64 {
